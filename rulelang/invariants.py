@@ -1,0 +1,242 @@
+"""Checking invariants with generated inputs: compiled policy -> counterexamples.
+
+Facts are drawn from the `facts` declarations (types, ranges, enumerations,
+optional fields) and model answers from each model's whole range, no answer
+included. Generation aims at the boundaries the policy names: every constant a
+field or model is compared with, and just either side of it, so that `>=`
+versus `>` mistakes are found rather than sampled by luck. A failure is shrunk
+by Hypothesis and printed as a `given ... with ...` line to paste into a test.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+
+from rulelang import ir
+from rulelang.decision import Decision
+from rulelang.interpreter import evaluate
+from rulelang.program import CompiledPolicy
+from rulelang.testing import decision_state, default_facts, show
+
+Example = tuple[dict[str, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class InvariantResult:
+    name: str
+    line: int
+    examples: int
+    counterexample: str = ""  # the `given ... with ...` line, empty when it held
+    decision: Decision | None = None
+    seed: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return not self.counterexample
+
+
+def check_invariants(compiled: CompiledPolicy, *, examples: int = 300, seed_value: int = 0,
+                     deadline_ms: float | None = None) -> list[InvariantResult]:
+    return [check_invariant(compiled, inv, examples=examples, seed_value=seed_value,
+                            deadline_ms=deadline_ms) for inv in compiled.policy.invariants]
+
+
+def check_invariant(compiled: CompiledPolicy, invariant: ir.Invariant, *, examples: int = 300,
+                    seed_value: int = 0, deadline_ms: float | None = None) -> InvariantResult:
+    """Search for facts and model answers that break ``invariant``."""
+    failures: list[tuple[Example, Decision]] = []
+    strategy = examples_strategy(compiled.policy)
+
+    @settings(max_examples=examples, deadline=deadline_ms, database=None, derandomize=False,
+              phases=(Phase.explicit, Phase.generate, Phase.shrink),
+              suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
+    @seed(seed_value)
+    @given(strategy)
+    def holds(example: Example) -> None:
+        facts, answers = example
+        decision = compiled.decide(facts, explain=True, replace_models=answers)
+        state = decision_state(compiled, decision, facts)
+        if decision.error is not None or evaluate(invariant.cond, state) is not True:
+            failures.append((example, decision))
+            raise AssertionError(invariant.name)
+
+    try:
+        holds()
+    except AssertionError:
+        example, decision = failures[-1]  # Hypothesis replays the shrunk example last
+        line = given_line(compiled.policy, example, decision)
+        return InvariantResult(invariant.name, invariant.span.line, examples, line, decision,
+                               seed_value)
+    return InvariantResult(invariant.name, invariant.span.line, examples, seed=seed_value)
+
+
+# ---- strategies ------------------------------------------------------------------------------
+
+
+def examples_strategy(policy: ir.Policy) -> st.SearchStrategy[Example]:
+    bounds = boundaries(policy)
+    facts = st.fixed_dictionaries({
+        block.name: facts_strategy(block, bounds) for block in policy.facts})
+    answers = st.fixed_dictionaries({
+        m.name: answer_strategy(m, bounds.get(("model", m.name), set())) for m in policy.models})
+    return st.tuples(facts, answers)
+
+
+def facts_strategy(block: ir.Facts, bounds: dict[tuple[str, str], set[Any]]
+                   ) -> st.SearchStrategy[dict[str, Any]]:
+    required = {f.name: field_strategy(f, bounds.get((block.name, f.name), set()))
+                for f in block.fields if not f.optional}
+    optional = {f.name: field_strategy(f, bounds.get((block.name, f.name), set()))
+                for f in block.fields if f.optional}
+    return st.fixed_dictionaries(required, optional=optional)
+
+
+def field_strategy(info: ir.FieldInfo, near: set[Any]) -> st.SearchStrategy[Any]:
+    kind = info.type.kind
+    if info.type.enum:
+        return st.sampled_from(info.type.enum)
+    if kind == "bool":
+        return st.booleans()
+    if kind == "text":
+        return st.sampled_from(["", *sorted(str(v) for v in near)]) | st.text(max_size=12)
+    full = _numeric(info)
+    edges = sorted({v for v in _edges(kind, near) if _inside(info, v)}, key=_key)
+    return full | st.sampled_from(edges) if edges else full  # shrinks toward the default
+
+
+def _numeric(info: ir.FieldInfo) -> st.SearchStrategy[Any]:
+    kind, low, high = info.type.kind, info.low, info.high
+    top_open = not info.high_inclusive
+    if kind == "int":
+        return st.integers(low, (high - 1 if top_open else high) if high is not None else None)
+    if kind == "number":
+        return st.floats(low, high, allow_nan=False, allow_infinity=False,
+                         exclude_max=top_open)
+    places = 2 if kind == "money" else 4
+    strategy = st.decimals(low, high, places=places, allow_nan=False, allow_infinity=False)
+    return strategy.filter(lambda v: v < high) if top_open else strategy
+
+
+def _edges(kind: str, values: set[Any]) -> set[Any]:
+    """Each boundary and just either side of it, in the field's run-time form."""
+    step: Any = {"int": 1, "number": 1e-6, "money": Decimal("0.01"),
+                 "percent": Decimal("0.0001")}.get(kind, 0)
+    out: set[Any] = set()
+    for v in values:
+        if kind == "int":
+            if isinstance(v, (int, Decimal)) and v == int(v):
+                out |= {int(v) - 1, int(v), int(v) + 1}
+            continue
+        base = float(v) if kind == "number" else Decimal(str(v))
+        out |= {base - step, base, base + step}
+    return out
+
+
+def _inside(info: ir.FieldInfo, value: Any) -> bool:
+    if info.low is None:
+        return True
+    return bool(info.low <= value <= info.high) if info.high_inclusive else bool(
+        info.low <= value < info.high)
+
+
+def _key(value: Any) -> Any:
+    return float(value) if not isinstance(value, str) else 0
+
+
+def answer_strategy(model: ir.Model, near: set[Any]) -> st.SearchStrategy[Any]:
+    """Any answer the model could give, no answer first (it shrinks there)."""
+    if model.result == "bool":
+        values: st.SearchStrategy[Any] = st.booleans()
+    elif model.result == "text":
+        values = st.sampled_from(sorted(str(v) for v in near) or [""]) | st.text(max_size=12)
+    else:
+        low, high = (0.0, 1.0) if model.result == "score" else (-1e6, 1e6)
+        edges = sorted({e for e in _edges("number", near) if low <= e <= high})
+        values = st.floats(low, high, allow_nan=False, allow_infinity=False)
+        values = values | st.sampled_from(edges) if edges else values
+    return st.none() | values
+
+
+def boundaries(policy: ir.Policy) -> dict[tuple[str, str], set[Any]]:
+    """Constants each field (facts, field) or model ("model", name) is compared with."""
+    found: dict[tuple[str, str], set[Any]] = defaultdict(set)
+    exprs: list[Any] = [r.cond for r in policy.rules] + [e.cond for e in policy.ensures]
+    exprs += [i.cond for i in policy.invariants]
+    while exprs:
+        e = exprs.pop()
+        for subject, consts in _compared(e):
+            key = _subject_key(subject)
+            if key is not None:
+                found[key] |= consts
+        for name in getattr(e, "__slots__", ()):
+            child = getattr(e, name)
+            exprs.extend(c for c in (child if isinstance(child, tuple) else (child,))
+                         if hasattr(c, "unknown"))
+    return found
+
+
+def _compared(e: Any) -> list[tuple[Any, set[Any]]]:
+    if isinstance(e, ir.Compare):
+        pairs = [(e.left, e.right), (e.right, e.left)]
+        return [(a, {b.value}) for a, b in pairs if isinstance(b, ir.Const)]
+    if isinstance(e, ir.InRange):
+        consts = {c.value for c in (e.low, e.high) if isinstance(c, ir.Const)}
+        return [(e.value, consts)]
+    if isinstance(e, ir.InSet):
+        return [(e.value, {c.value for c in e.items if isinstance(c, ir.Const)})]
+    return []
+
+
+def _subject_key(subject: Any) -> tuple[str, str] | None:
+    while isinstance(subject, (ir.Convert, ir.Coalesce)):
+        subject = subject.expr if isinstance(subject, ir.Convert) else subject.value
+    if isinstance(subject, ir.Field):
+        return (subject.facts, subject.field)
+    if isinstance(subject, ir.ModelCall):
+        return ("model", subject.model)
+    return None
+
+
+# ---- the counterexample as a `given ... with ...` line ----------------------------------------
+
+
+def given_line(policy: ir.Policy, example: Example, decision: Decision) -> str:
+    """Fields that differ from a test's defaults, plus those the fired rules read."""
+    facts, answers = example
+    defaults = default_facts(policy)
+    read = {label for f in decision.trace if f.outcome in ("fired", "unknown") and f.kind == "rule"
+            for label in f.values}
+    parts = []
+    for block in policy.facts:
+        for info in block.fields:
+            label = f"{block.name}.{info.name}"
+            if info.name not in facts[block.name]:
+                continue
+            value = facts[block.name][info.name]
+            if value != defaults[block.name].get(info.name, None) or label in read:
+                parts.append(f"{label} = {literal(value, info.type.kind)}")
+    text = "given " + ", ".join(parts) if parts else "given"
+    if answers:
+        text += " with " + ", ".join(
+            f"{name} = {'unknown' if value is None else literal(value, 'number')}"
+            for name, value in answers.items())
+    return text
+
+
+def literal(value: Any, kind: str) -> str:
+    """A value as the language writes it."""
+    if kind == "percent" and isinstance(value, Decimal):
+        return format((value * 100).normalize(), "f") + "%"
+    if isinstance(value, float):
+        text = repr(value)
+        return text if "e" not in text else format(Decimal(text), "f")
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        return text
+    return show(value)

@@ -1,0 +1,358 @@
+"""The typed IR: what the checker produces and codegen / the interpreter read.
+
+Every name is resolved (a facts field, an output, a model by index), every
+expression carries its type and whether it can be unknown (it reads a model
+that may have no answer), and every conversion between representations
+(Decimal to float) is an explicit ``Convert`` node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rulelang.source import Span
+from rulelang.types import Type
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: Any
+    type: Type
+    span: Span
+    unknown: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    facts: str
+    field: str
+    type: Type
+    optional: bool
+    span: Span
+    unknown: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.facts}.{self.field}"
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """An output, or one of the built-ins ``action`` (an int 0..2) and ``review_by``."""
+
+    name: str
+    type: Type
+    span: Span
+    unknown: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class FactsRef:
+    """A whole facts block passed to a model."""
+
+    facts: str
+    type: Type
+    span: Span
+    unknown: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCall:
+    model: str
+    index: int
+    args: tuple[Expr, ...]
+    type: Type
+    span: Span
+    unknown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Convert:
+    """Change representation: an exact value (Decimal) to a number (float)."""
+
+    expr: Expr
+    type: Type
+    span: Span
+    unknown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Arith:
+    op: str  # + - * /
+    left: Expr
+    right: Expr
+    type: Type
+    span: Span
+    unknown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Neg:
+    operand: Expr
+    type: Type
+    span: Span
+    unknown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    op: str  # == != < <= > >=
+    left: Expr
+    right: Expr
+    type: Type
+    span: Span
+    unknown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Logic:
+    op: str  # and or implies
+    left: Expr
+    right: Expr
+    type: Type
+    span: Span
+    unknown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    operand: Expr
+    type: Type
+    span: Span
+    unknown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InRange:
+    value: Expr
+    low: Expr
+    high: Expr
+    high_inclusive: bool
+    type: Type
+    span: Span
+    unknown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InSet:
+    value: Expr
+    items: tuple[Expr, ...]
+    type: Type
+    span: Span
+    unknown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Present:
+    """``x is present`` (negate: ``is not present``); x is an optional field or a model."""
+
+    value: Expr
+    negate: bool
+    type: Type
+    span: Span
+    unknown: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Coalesce:
+    """``x ?? default``: default when x is missing or has no answer."""
+
+    value: Expr
+    default: Expr
+    type: Type
+    span: Span
+    unknown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class If:
+    cond: Expr
+    then: Expr
+    else_: Expr
+    type: Type
+    span: Span
+    unknown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Builtin:
+    func: str  # min max abs round money number
+    args: tuple[Expr, ...]
+    type: Type
+    span: Span
+    unknown: bool
+
+
+Expr = (
+    Const | Field | Output | FactsRef | ModelCall | Convert | Arith | Neg | Compare | Logic
+    | Not | InRange | InSet | Present | Coalesce | If | Builtin
+)
+
+
+# ---- statements ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SetOutput:
+    output: str
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class BoostOutput:
+    """output = output * factor, where factor is already 1 + p in the output's type."""
+
+    output: str
+    factor: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseAction:
+    """block (level 2) or review (level 1): only ever raises the action."""
+
+    level: int
+    reason: str
+    role: str
+    span: Span
+
+
+Statement = SetOutput | BoostOutput | RaiseAction
+
+
+# ---- declarations --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    name: str
+    type: Type
+    low: Any = None
+    high: Any = None
+    high_inclusive: bool = True
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    name: str
+    fields: tuple[FieldInfo, ...]
+    span: Span
+
+    def field(self, name: str) -> FieldInfo | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    name: str
+    index: int
+    params: tuple[str, ...]  # facts names or type names
+    result: str  # score number bool text
+    type: Type
+    min_confidence: float | None
+    timeout_ms: float | None
+    fallback: Any
+    has_fallback: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class OutputDecl:
+    name: str
+    type: Type
+    init: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    title: str
+    priority: int
+    cond: Expr
+    then: tuple[Statement, ...]
+    if_unknown: tuple[Statement, ...]
+    reads: tuple[Field | Output, ...]
+    span: Span
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+
+@dataclass(frozen=True, slots=True)
+class Ensure:
+    name: str
+    title: str
+    cond: Expr
+    otherwise: tuple[Statement, ...]
+    reads: tuple[Field | Output, ...]
+    span: Span
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideRight:
+    output: str
+    role: str
+    low: Expr | None
+    high: Expr | None
+    high_inclusive: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectCond:
+    cond: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectFired:
+    rules: tuple[str, ...]
+    negate: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TestCase:
+    name: str
+    given: tuple[tuple[str, str, Any], ...]  # (facts, field, value)
+    models: tuple[tuple[str, Any, bool], ...]  # (model, value, is_unknown)
+    expects: tuple[ExpectCond | ExpectFired, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Invariant:
+    name: str
+    cond: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    name: str
+    title: str
+    version: str
+    owner: str
+    facts: tuple[Facts, ...]
+    models: tuple[Model, ...]
+    outputs: tuple[OutputDecl, ...]
+    rules: tuple[Rule, ...]  # in evaluation order: priority, then file order
+    ensures: tuple[Ensure, ...]
+    overrides: tuple[OverrideRight, ...]
+    tests: tuple[TestCase, ...]
+    invariants: tuple[Invariant, ...]
+    source_hash: str
+    source_name: str

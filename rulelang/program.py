@@ -1,0 +1,351 @@
+"""Stage 6: IR + generated source -> ``CompiledPolicy``, ready to decide.
+
+Compiles the generated source once (registered in ``linecache`` so tracebacks
+show it), binds models, builds the facts validator, and freezes. ``decide`` is
+then cheap, immutable and thread-safe: per-decision state lives in a ``Frame``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import linecache
+import os
+import time
+import traceback
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rulelang import ir
+from rulelang.checker import check
+from rulelang.codegen import generate
+from rulelang.decision import NO_CHANGES, Decision, Firing, OverrideCheck
+from rulelang.errors import (
+    Diagnostic,
+    EvaluationError,
+    FactError,
+    FactIssue,
+    ModelBindingFailed,
+)
+from rulelang.facts import FactsValidator
+from rulelang.interpreter import State, evaluate
+from rulelang.models.base import Answer, Model, ModelSignature, as_model
+from rulelang.runtime import (
+    ACTION_NAMES,
+    BoundModel,
+    Frame,
+    Judged,
+    NeedAnswer,
+    div,
+    round_half_up,
+    to_money,
+)
+from rulelang.source import SourceFile
+from rulelang.templates import expand
+from rulelang.transformer import parse
+
+Result = tuple[dict[str, Any], int, list[str], str, list[str], list[Any] | None]
+
+
+def compile_file(source: SourceFile) -> ir.Policy:
+    """Parse, expand templates and check: the front end, without binding models."""
+    return check(expand(parse(source)))
+
+
+def load(path: str | Path, models: Mapping[str, Any] | None = None, *,
+         models_yaml: str | Path | None = None, allow_unbound: bool = False,
+         strict_fields: bool = False) -> CompiledPolicy:
+    """Check, compile and bind a `.rule` file. Raises one RuleError with every problem."""
+    policy = compile_file(SourceFile.read(path))
+    bound = dict(models or {})
+    if models_yaml is not None:
+        # The yaml binds what Python did not; the merged set is checked as a whole.
+        bound = {**load_models_yaml(models_yaml, policy, require_all=False), **bound}
+    return CompiledPolicy(policy, bound, allow_unbound=allow_unbound,
+                          strict_fields=strict_fields)
+
+
+def load_source(text: str, name: str = "<string>", models: Mapping[str, Any] | None = None, *,
+                allow_unbound: bool = False, strict_fields: bool = False) -> CompiledPolicy:
+    """Like ``load``, from text (a stored policy, a test)."""
+    return CompiledPolicy(compile_file(SourceFile(name, text)), dict(models or {}),
+                          allow_unbound=allow_unbound, strict_fields=strict_fields)
+
+
+def load_models_yaml(path: str | Path, policy: ir.Policy, *, require_all: bool = True
+                     ) -> dict[str, Model]:
+    """Bind the policy's models from a models.yaml file (ModelBindingFailed if they don't fit)."""
+    from rulelang.models.registry import ModelBindingError
+    from rulelang.models.registry import load_models_yaml as load_yaml
+
+    try:
+        return dict(load_yaml(path, signatures(policy), require_all=require_all))
+    except ModelBindingError as exc:
+        raise ModelBindingFailed([Diagnostic("E403", str(m), None, "") for m in exc.messages]
+                                 ) from None
+
+
+def signatures(policy: ir.Policy) -> dict[str, ModelSignature]:
+    """What an engineer's binding must fit: each model's parameters and result."""
+    fields = {f.name: {x.name: str(x.type) for x in f.fields} for f in policy.facts}
+    return {m.name: ModelSignature(m.name, m.params, m.result, m.min_confidence, m.timeout_ms,
+                                   m.fallback, m.has_fallback,
+                                   {p: fields[p] for p in m.params if p in fields})
+            for m in policy.models}
+
+
+def fit_problems(impl: Any, signature: ModelSignature) -> list[str]:
+    """What an adapter says does not fit its declaration (adapters that can tell)."""
+    check = getattr(impl, "binding_problems", None)
+    return list(check(signature)) if callable(check) else []
+
+
+class Unbound:
+    """Stands in for a model nobody bound (tests only): it never answers."""
+
+    version = "unbound"
+
+    def predict(self, args: tuple[Any, ...]) -> Any:
+        return Answer(None, None, detail={"reason": "not bound"})
+
+    def predict_batch(self, rows: Any) -> list[Any]:
+        return [self.predict(r) for r in rows]
+
+
+class CompiledPolicy:
+    """A checked, compiled policy with its models bound. Decide with ``decide``."""
+
+    def __init__(self, policy: ir.Policy, models: Mapping[str, Any], *,
+                 allow_unbound: bool = False, strict_fields: bool = False) -> None:
+        self.policy = policy
+        self.generated = generate(policy)
+        self.validator = FactsValidator(policy.facts, strict_fields=strict_fields)
+        self._executor = ThreadPoolExecutor(8, thread_name_prefix=f"rulelang-{policy.name}") \
+            if any(m.timeout_ms for m in policy.models) else None
+        self.models = self._bind(models, allow_unbound)
+        self._decide, self._explain = self._compile()
+        self._nonce = itertools.count(int.from_bytes(os.urandom(9), "big") << 8)
+
+    @property
+    def name(self) -> str:
+        return self.policy.name
+
+    @property
+    def version(self) -> str:
+        return self.policy.version
+
+    @property
+    def policy_hash(self) -> str:
+        return self.policy.source_hash
+
+    @property
+    def source(self) -> str:
+        """The generated Python source, for review."""
+        return self.generated.source
+
+    def _bind(self, models: Mapping[str, Any], allow_unbound: bool) -> tuple[BoundModel, ...]:
+        declared = {m.name: m for m in self.policy.models}
+        problems = [Diagnostic("E401", f"model `{m.name}` is not bound", m.span,
+                               f"bind it: rulelang.load(..., models={{'{m.name}': ...}}) or in "
+                               "models.yaml")
+                    for m in self.policy.models if m.name not in models and not allow_unbound]
+        problems += [Diagnostic("E402", f"`{name}` is bound but the policy declares no such model",
+                                None, "declared models: " + ", ".join(declared) or "none")
+                     for name in models if name not in declared]
+        problems += [Diagnostic("E403", problem, declared[name].span, "")
+                     for name, impl in models.items() if name in declared
+                     for problem in fit_problems(impl, signatures(self.policy)[name])]
+        if problems:
+            raise ModelBindingFailed(problems)
+        facts = frozenset(f.name for f in self.policy.facts)
+        return tuple(BoundModel(m, as_model(models.get(m.name, Unbound())), facts, self._executor)
+                     for m in self.policy.models)
+
+    def _compile(self) -> tuple[Any, Any]:
+        gen = self.generated
+        filename = f"<rulelang {self.policy.name} {self.policy.source_hash[7:19]}>"
+        linecache.cache[filename] = (len(gen.source), None, gen.source.splitlines(True), filename)
+        namespace: dict[str, Any] = {"__builtins__": {"float": float, "abs": abs, "min": min,
+                                                      "max": max}}
+        exec(compile(gen.source, filename, "exec"), namespace)
+        # tnew builds a Firing without the NamedTuple's Python-level __new__.
+        helpers = (div, round_half_up, to_money, Firing, tuple.__new__, NO_CHANGES)
+        decide, explain = namespace["bind"](*gen.constants, *helpers)
+        return decide, explain
+
+    # ---- deciding ----------------------------------------------------------------------
+    def decide(self, facts: Any, *, explain: bool = False, validate: bool = True,
+               replace_models: Mapping[str, Any] | None = None) -> Decision:
+        """Decide one set of facts. Bad facts raise FactError; no rule runs.
+
+        ``validate=False`` skips validation for trusted input already in run-time
+        form (money and percent as Decimal). ``replace_models`` maps a model name to
+        a fixed answer (None: no answer), as a test's `with` does.
+        """
+        if validate:
+            facts = self.validator.validate(facts)
+        frame = Frame(self.models, self._replacements(replace_models), explain=explain) \
+            if self.models else None
+        return self._run(facts, frame, explain)
+
+    def _replacements(self, replace_models: Mapping[str, Any] | None) -> dict[int, Any] | None:
+        if not replace_models:
+            return None
+        index = {m.name: m.index for m in self.policy.models}
+        return {index[name]: value for name, value in replace_models.items()}
+
+    def _run(self, facts: dict[str, Any], frame: Frame | None, explain: bool) -> Decision:
+        fn = self._explain if explain else self._decide
+        try:
+            outputs, action, reasons, review_by, fired, trace = fn(facts, frame)
+        except (EvaluationError, ArithmeticError) as exc:
+            return self._failed(exc, frame)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise FactError([FactIssue("", "facts in run-time form", type(exc).__name__,
+                                       f"unvalidated facts do not fit the policy ({exc!r}): "
+                                       "decide them with validate=True")]) from None
+        return Decision(self.policy.name, self.policy.version, self.policy.source_hash,
+                        ACTION_NAMES[action], outputs, tuple(reasons), review_by, tuple(fired),
+                        tuple(trace) if trace else (), tuple(frame.calls) if frame else (),
+                        None, time.time_ns(), next(self._nonce))
+
+    def _failed(self, exc: Exception, frame: Frame | None) -> Decision:
+        rule = self._rule_of(exc)
+        message = f"{exc}" if isinstance(exc, EvaluationError) else f"arithmetic error: {exc}"
+        error = {"type": "evaluation", "message": message, "rule": rule}
+        reason = f"evaluation error in {rule}: {message}" if rule else message
+        return Decision(self.policy.name, self.policy.version, self.policy.source_hash, "block",
+                        {}, (reason,), "", (), (), tuple(frame.calls) if frame else (), error,
+                        time.time_ns(),
+                        next(self._nonce))
+
+    def _rule_of(self, exc: Exception) -> str:
+        """The rule whose code raised, from the generated code's line map."""
+        name = ""
+        for frame, line in traceback.walk_tb(exc.__traceback__):
+            if frame.f_code.co_filename.startswith("<rulelang "):
+                marks = [ln for ln in self.generated.line_map if ln <= line]
+                name = self.generated.line_map[max(marks)] if marks else ""
+        return name
+
+    def reject(self, error: FactError) -> Decision:
+        """The record of facts that failed validation: blocked, no rule ran."""
+        return Decision(self.policy.name, self.policy.version, self.policy.source_hash, "block",
+                        {}, ("bad facts",), "", (), (), (), error.to_dict(), time.time_ns(),
+                        next(self._nonce))
+
+    def decide_many(self, rows: Iterable[Any], *, explain: bool = False, validate: bool = True,
+                    batch_size: int = 256) -> Iterator[Decision]:
+        """Decide many, in order, calling each model once per batch of rows.
+
+        Rows whose facts are bad yield a blocked decision whose ``error`` names every
+        bad field. Each row is decided exactly as ``decide`` would: a model is asked
+        only about the rows whose outcome it can still change.
+        """
+        chunk: list[Any] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= batch_size:
+                yield from self._decide_chunk(chunk, explain, validate)
+                chunk = []
+        if chunk:
+            yield from self._decide_chunk(chunk, explain, validate)
+
+    def _decide_chunk(self, chunk: list[Any], explain: bool, validate: bool) -> list[Decision]:
+        results: list[Decision | None] = [None] * len(chunk)
+        pending: dict[int, tuple[dict[str, Any], dict[tuple[Any, ...], Judged]]] = {}
+        for i, raw in enumerate(chunk):
+            try:
+                pending[i] = (self.validator.validate(raw) if validate else raw, {})
+            except FactError as exc:
+                results[i] = self.reject(exc)
+        while pending:
+            requests: dict[int, list[tuple[int, tuple[Any, ...], tuple[Any, ...]]]] = \
+                defaultdict(list)
+            for i, (facts, fetched) in list(pending.items()):
+                frame = Frame(self.models, prefetched=fetched, collect=True, explain=explain)
+                try:
+                    results[i] = self._run(facts, frame, explain)
+                    del pending[i]
+                except NeedAnswer as need:
+                    requests[need.index].append((i, need.key, need.args))
+            for index, wanted in requests.items():
+                answers = self.models[index].answer_batch([args for _, _, args in wanted], explain)
+                for (i, key, _), judged in zip(wanted, answers, strict=True):
+                    pending[i][1][key] = judged
+        return [r for r in results if r is not None]
+
+    # ---- overrides ------------------------------------------------------------------------
+    def check_override(self, record: Mapping[str, Any], facts: Any, output: str, value: Any,
+                       role: str) -> OverrideCheck:
+        """May ``role`` set ``output`` to ``value`` on this decision? Never raises."""
+        rights = [r for r in self.policy.overrides if r.output == output]
+        if not rights:
+            return OverrideCheck(False, f"no role may override `{output}`: the policy grants "
+                                        "no such right")
+        right = next((r for r in rights if r.role == role), None)
+        if right is None:
+            roles = ", ".join(sorted({r.role for r in rights}))
+            return OverrideCheck(False, f"role `{role}` has no right to override `{output}` "
+                                        f"(roles with that right: {roles})")
+        try:
+            checked = self.validator.validate(facts)
+            new = self._typed(output, value)
+        except (FactError, ValueError, ArithmeticError) as exc:
+            return OverrideCheck(False, f"cannot read the value or the facts: {exc}")
+        state = self._state(record, checked)
+        bounds = self._bounds(right, state)
+        if bounds is not None and not _within(new, bounds, right.high_inclusive):
+            return OverrideCheck(False, f"{new} is outside the allowed bounds "
+                                        f"{bounds[0]} .. {bounds[1]}", None, bounds)
+        if output == "action":
+            state.action = ACTION_NAMES.index(new)
+        else:
+            state.outputs[output] = new
+        broken = [e.name for e in self.policy.ensures if evaluate(e.cond, state) is not True]
+        if broken:
+            return OverrideCheck(False, f"the result would break constraint {', '.join(broken)}",
+                                 None, bounds)
+        return OverrideCheck(True, "", new, bounds)
+
+    def _typed(self, output: str, value: Any) -> Any:
+        if output == "action":
+            if value not in ACTION_NAMES:
+                raise ValueError(f"an action is one of {', '.join(ACTION_NAMES)}")
+            return value
+        kind = next(o.type.kind for o in self.policy.outputs if o.name == output)
+        if kind in ("money", "percent"):
+            return Decimal(str(value))
+        convert: dict[str, Any] = {"number": float, "int": int, "bool": _bool, "text": str}
+        return convert[kind](value)
+
+    def _state(self, record: Mapping[str, Any], facts: dict[str, Any]) -> State:
+        state = State(facts, None)
+        outputs = record.get("outputs", {})
+        for out in self.policy.outputs:
+            if out.name in outputs:
+                state.outputs[out.name] = self._typed(out.name, outputs[out.name])
+        state.action = ACTION_NAMES.index(record.get("action", "allow"))
+        state.review_by = record.get("review_by", "")
+        return state
+
+    def _bounds(self, right: ir.OverrideRight, state: State) -> tuple[Any, Any] | None:
+        if right.low is None or right.high is None:
+            return None
+        return evaluate(right.low, state), evaluate(right.high, state)
+
+
+def _within(value: Any, bounds: tuple[Any, Any], inclusive: bool) -> bool:
+    low, high = bounds
+    return bool(low <= value <= high) if inclusive else bool(low <= value < high)
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "false"):
+        return str(value).lower() == "true"
+    raise ValueError(f"expected true or false, got {value!r}")

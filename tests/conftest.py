@@ -1,0 +1,147 @@
+"""Shared helpers and fixtures of the language-core tests.
+
+Helpers are plain functions (tests import them: ``from conftest import ...``);
+Hypothesis strategies live in ``strategies.py``. Golden files are compared with
+``assert_golden``; ``RULELANG_UPDATE_GOLDENS=1 pytest tests/`` rewrites them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import Phase, settings
+
+import rulelang
+from rulelang.errors import RuleError
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+EXAMPLES = REPO / "examples"
+RETAIL = EXAMPLES / "retail" / "policy.rule"
+GOLDEN = TESTS / "golden"
+UPDATE_GOLDENS = os.environ.get("RULELANG_UPDATE_GOLDENS") == "1"
+
+# A small policy head most tests build on: one facts block of every field kind.
+HEAD = """\
+policy p
+  version "1"
+end
+
+facts item
+  price: money in 0 .. 1000
+  cost: money in 0 .. 1000
+  stock: int in 0 .. 100
+  category: text in {"bags", "shoes"}
+  score: number in 0 .. 10
+  discount: percent
+  vip: bool
+  ltv: money in 0 .. 100000 optional
+end
+
+decision
+  out: money = item.price
+  rank: number = 1.0
+end
+"""
+
+ITEM = {"price": "100.00", "cost": "50.00", "stock": 5, "category": "bags", "score": 1.0,
+        "discount": "0.10", "vip": False}
+
+
+def facts(**changes: Any) -> dict[str, dict[str, Any]]:
+    """Valid facts for ``HEAD``, with some fields changed."""
+    return {"item": {**ITEM, **changes}}
+
+
+def assert_golden(path: Path, actual: str) -> None:
+    """Compare with a golden file; RULELANG_UPDATE_GOLDENS=1 rewrites it instead."""
+    if UPDATE_GOLDENS:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+        return
+    assert path.exists(), f"no golden file {path}: run with RULELANG_UPDATE_GOLDENS=1"
+    expected = path.read_text(encoding="utf-8")
+    assert actual == expected, f"{path.name} differs from its golden file"
+
+
+def error_of(text: str, name: str = "t.rule", **kwargs: Any) -> RuleError:
+    """The error that loading ``text`` raises (fails the test if it loads)."""
+    with pytest.raises(RuleError) as info:
+        rulelang.load_source(text, name=name, allow_unbound=True, **kwargs)
+    return info.value
+
+
+def underlined(report: str) -> list[str]:
+    """The source text under each caret line of a rendered report, in order."""
+    lines = report.splitlines()
+    found = []
+    for above, line in zip(lines, lines[1:], strict=False):
+        caret = re.fullmatch(r"\s*\|\s(\s*)(\^+)", line)
+        source = re.fullmatch(r"(\s*\d+) \| (.*)", above)
+        if caret and source:
+            gutter = len(source.group(1))
+            start = len(line) - len(caret.group(2)) - gutter - 3
+            found.append(source.group(2)[start:start + len(caret.group(2))])
+    return found
+
+
+class Recorder:
+    """A stand-in model: a fixed answer (or a function of the arguments), counting calls."""
+
+    def __init__(self, answer: Any = None, fn: Callable[..., Any] | None = None,
+                 version: str = "test-1") -> None:
+        self.answer = answer
+        self.fn = fn
+        self.version = version
+        self.calls: list[tuple[Any, ...]] = []
+        self.batches: list[int] = []
+
+    def predict(self, args: tuple[Any, ...]) -> Any:
+        self.calls.append(args)
+        return self.fn(*args) if self.fn is not None else self.answer
+
+    def predict_batch(self, rows: Any) -> list[Any]:
+        self.batches.append(len(rows))
+        return [self.predict(r) for r in rows]
+
+
+def retail_models(fraud: Any = (0.1, 0.95), similarity: Any = 0.0) -> dict[str, Any]:
+    """Plain-Python stand-ins for the retail example's models (fixed answers)."""
+    return {"fraud_risk": Recorder(fraud, version="2026-11-01"),
+            "similarity": Recorder(similarity, version="sim-1")}
+
+
+def retail_facts(**item: Any) -> dict[str, dict[str, Any]]:
+    base = {"sku": "BAG-1", "category": "bags", "description": "black leather tote",
+            "base_price": "1000.00", "cost": "400.00", "stock": 12, "new_collection": False}
+    return {"item": {**base, **item}, "customer": {"tier": "standard"},
+            "order": {"discount": "0.10", "channel": "web"}}
+
+
+@pytest.fixture
+def retail() -> rulelang.CompiledPolicy:
+    return rulelang.load(RETAIL, models=retail_models())
+
+
+def exact(value: Any) -> Any:
+    """A value with its type, for comparisons that must not equate 1 and 1.0 or Decimal."""
+    if isinstance(value, Mapping):
+        return {k: exact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [exact(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return ("float", "nan")
+    if isinstance(value, (bool, int, float, Decimal, str)) or value is None:
+        return (type(value).__name__, value)
+    return value
+
+
+# `pytest --hypothesis-profile=debug`: replay and generate without shrinking, one bug.
+settings.register_profile("debug", phases=[Phase.explicit, Phase.reuse, Phase.generate],
+                          report_multiple_bugs=False, print_blob=True)
