@@ -7,6 +7,7 @@ Hypothesis strategies live in ``strategies.py``. Golden files are compared with
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -81,7 +82,7 @@ def underlined(report: str) -> list[str]:
     """The source text under each caret line of a rendered report, in order."""
     lines = report.splitlines()
     found = []
-    for above, line in zip(lines, lines[1:], strict=False):
+    for above, line in itertools.pairwise(lines):
         caret = re.fullmatch(r"\s*\|\s(\s*)(\^+)", line)
         source = re.fullmatch(r"(\s*\d+) \| (.*)", above)
         if caret and source:

@@ -13,6 +13,7 @@ bug in the generator or in the checker, and the tests say which source it was.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import zlib
@@ -67,7 +68,7 @@ def chunks(text: str) -> list[str]:
     if not starts:
         return [text]
     cuts = [0, *starts[1:], len(text)]
-    return [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+    return [text[a:b] for a, b in itertools.pairwise(cuts)]
 
 
 @st.composite
