@@ -204,8 +204,9 @@ class PolicyWriter:
         """A numeric expression whose type can be stored in a `want` output."""
         target = t.Type(want)
         if depth <= 0:
-            return self.first([lambda: self.num_field(target), lambda: self.num_output(target, ctx)],
-                              lambda: self.literal(want))
+            leaves: list[Callable[[], E | None]] = [
+                lambda: self.num_field(target), lambda: self.num_output(target, ctx)]
+            return self.first(leaves, lambda: self.literal(want))
         d = depth - 1
         makers: list[Callable[[], E | None]] = [
             lambda: self.num_field(target),
