@@ -251,7 +251,8 @@ def read_facts(path: Path, policy: Any) -> Iterator[Line]:
     """(line number, facts, error) for each record of a JSONL or CSV file."""
     single = policy.facts[0].name if len(policy.facts) == 1 else None
     if path.suffix.lower() == ".csv":
-        yield from _read_csv(path, single)
+        kinds = {(f.name, x.name): x.type.kind for f in policy.facts for x in f.fields}
+        yield from _read_csv(path, single, kinds)
         return
     with open(path, encoding="utf-8") as handle:
         for number, text in enumerate(handle, 1):
@@ -274,7 +275,8 @@ def _wrap(record: Any, single: str | None) -> Any:
     return record
 
 
-def _read_csv(path: Path, single: str | None) -> Iterator[Line]:
+def _read_csv(path: Path, single: str | None, kinds: dict[tuple[str, str], str]
+              ) -> Iterator[Line]:
     with open(path, encoding="utf-8", newline="") as handle:
         for number, row in enumerate(csv.DictReader(handle), 2):
             record: dict[str, Any] = {}
@@ -284,8 +286,21 @@ def _read_csv(path: Path, single: str | None) -> Iterator[Line]:
                 block, _, field = (column or "").rpartition(".")
                 if not block and single:
                     block = single
-                record.setdefault(block, {})[field] = value
+                kind = kinds.get((block, field), "text")
+                record.setdefault(block, {})[field] = _csv_cell(kind, value)
             yield number, record, None, None
+
+
+def _csv_cell(kind: str, cell: str) -> Any:
+    """A CSV cell is text: typed for bool, int and number fields; if it does not read as
+    one, it stays text, for the validator to reject with its line."""
+    text = cell.strip()
+    try:
+        if kind == "bool":
+            return {"true": True, "false": False}.get(text.lower(), cell)
+        return int(text) if kind == "int" else float(text) if kind == "number" else cell
+    except ValueError:
+        return cell
 
 
 # ---- explain ------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ class Checker:
         self.duplicates([i for i in items if isinstance(i, n.TestBlock)], "test")
         invariants = [self.invariant(i) for i in items if isinstance(i, n.Invariant)]
         for use, template in self.uses:
-            self.use(use, template)
+            self.use_site(use, template)
         self.unused_models()
         rules.sort(key=lambda r: -r.priority)  # stable: ties keep file order
         text = self.module.span.file.text
@@ -99,9 +99,18 @@ class Checker:
             overrides=tuple(overrides),
             tests=tuple(tests),
             invariants=tuple(invariants),
-            source_hash="sha256:" + hashlib.sha256(text.encode()).hexdigest(),
+            source_hash=self.policy_hash(text),
             source_name=self.module.span.file.name,
         )
+
+    def policy_hash(self, text: str) -> str:
+        """The policy's text and the text of every template file it uses: a change in
+        the standard library changes the hash of the policies that use it."""
+        digest = hashlib.sha256(text.encode())
+        # Texts only, not paths: the same policy hashes alike wherever rulelang is installed.
+        for body in dict.fromkeys(tpl.span.file.text for _, tpl in self.uses):
+            digest.update(b"\0" + body.encode())
+        return "sha256:" + digest.hexdigest()
 
     def header(self, items: tuple[n.Item, ...]) -> n.PolicyHeader:
         headers = [i for i in items if isinstance(i, n.PolicyHeader)]
@@ -220,7 +229,7 @@ class Checker:
             decl.result,
             result,
             self.min_confidence(decl),
-            float(decl.timeout_ms) if decl.timeout_ms else None,
+            self.timeout(decl),
             self.fallback(decl, result),
             decl.fallback is not None,
             decl.span,
@@ -249,7 +258,19 @@ class Checker:
         if not t.assignable(result, lit_type):
             self.error("E207", f"fallback {lit.value!r} is not a {decl.result}", lit.span)
             return None
+        if decl.result == "score" and not 0 <= lit.value <= 1:
+            self.error("E207", f"fallback {lit.value} is not a score", lit.span,
+                       "a score lies between 0 and 1")
+            return None
         return runtime_value(lit.value, result)
+
+    def timeout(self, decl: n.ModelDecl) -> float | None:
+        if decl.timeout_ms is None:
+            return None
+        if decl.timeout_ms <= 0:
+            self.error("E209", "a timeout must be longer than 0 ms", decl.span,
+                       "leave `timeout` out to let the model take as long as it needs")
+        return float(decl.timeout_ms)
 
     def unused_models(self) -> None:
         for model in self.models.values():
@@ -401,9 +422,7 @@ class Checker:
         if ERROR in (to, expr.type):
             return expr
         if not t.assignable(to, expr.type):
-            hint = "convert with money(...)" if to.kind == "money" and expr.type.numeric else ""
-            if to.kind == "int" and expr.type.numeric:
-                hint = "round it: round(x)"
+            hint = conversion_hint(to, expr.type)
             self.error("E306", f"expected {to}, got {expr.type}", node.span, hint)
             return expr
         if expr.unknown:
@@ -432,6 +451,7 @@ class Checker:
         if decl.low is not None and decl.high is not None:
             if name == "action":
                 self.error("E308", "the action takes no bounds", decl.low.span)
+                return ir.OverrideRight(name, decl.role, None, None, True, decl.span)
             scope = Scope("override", outputs=False)
             low = self.value(decl.low, out_type, scope, decl.low.span)
             high = self.value(decl.high, out_type, scope, decl.high.span)
@@ -466,22 +486,28 @@ class Checker:
         return ir.TestCase(test.name, tuple(given), tuple(models), tuple(expects), test.span)
 
     def given(self, clause: n.Given) -> tuple[str, str, Any] | None:
+        if clause.path.dotted in (*self.outputs, "action", "review_by", "reasons"):
+            self.given_output(clause.path.span)
+            return None
         field = self.name(
             clause.path, Scope("test", outputs=False, present=frozenset({clause.path.dotted}))
         )
         if not isinstance(field, ir.Field):
             if field.type != ERROR:
-                self.error(
-                    "E310",
-                    "`given` sets a fact field",
-                    clause.path.span,
-                    "outputs are computed: check them with `expect`",
-                )
+                self.given_output(clause.path.span)
             return None
         value = self.literal_value(clause.value, field.type, clause.value.span)
         if value is not None:
             self.in_domain(field, value, clause.value.span)
         return (field.facts, field.field, value)
+
+    def given_output(self, span: Span) -> None:
+        self.error(
+            "E310",
+            "`given` sets a fact field",
+            span,
+            "outputs are computed: check them with `expect`",
+        )
 
     def with_model(self, clause: n.WithModel) -> tuple[str, Any, bool]:
         model = self.models.get(clause.model)
@@ -503,7 +529,8 @@ class Checker:
             self.error("E311", "expected a literal value here", span)
             return None
         if not t.assignable(to, expr.type) and expr.type != ERROR:
-            self.error("E306", f"expected {to}, got {expr.type}", span)
+            self.error("E306", f"expected {to}, got {expr.type}", span,
+                       conversion_hint(to, expr.type))
             return None
         if to.enum:
             self.enum_member(expr, to, span)
@@ -525,6 +552,15 @@ class Checker:
     def invariant(self, inv: n.Invariant) -> ir.Invariant:
         return ir.Invariant(inv.name, self.condition(inv.cond, Scope("test")), inv.span)
 
+    def use_site(self, use: n.Use, template: n.Template) -> None:
+        """Check a use's arguments. A wrong one is reported where it is written; the
+        errors it caused inside the template's body are dropped."""
+        before = len(self.diags)
+        self.use(use, template)
+        if len(self.diags) > before:
+            kept = [d for d in self.diags[:before] if not inside(d.span, template.span)]
+            self.diags = kept + self.diags[before:]
+
     def use(self, use: n.Use, template: n.Template) -> None:
         assigned = assigned_params(template)
         for param, arg in zip(template.params, use.args, strict=False):
@@ -540,6 +576,7 @@ class Checker:
                     "E306",
                     f"`{param.name}` of `{template.name}` expects {want}, got {expr.type}",
                     arg.span,
+                    conversion_hint(want, expr.type),
                 )
 
     # ---- expressions --------------------------------------------------------------------
@@ -676,7 +713,8 @@ class Checker:
             return expr
         want = t.named(param) or ERROR
         if expr.type.kind == "facts" or not t.assignable(want, expr.type):
-            self.error("E306", f"expected {want}, got {expr.type}", node.span)
+            self.error("E306", f"expected {want}, got {expr.type}", node.span,
+                       conversion_hint(want, expr.type))
             return expr
         return convert(expr, want)
 
@@ -706,7 +744,9 @@ class Checker:
                 node.span,
                 unknown,
             )
-        return ir.Builtin(node.func, tuple(args), args[0].type.plain(), node.span, unknown)
+        # round(x) gives an int at run time (runtime.round_half_up); round(x, n) keeps x's type.
+        result = t.INT if node.func == "round" and len(args) == 1 else args[0].type.plain()
+        return ir.Builtin(node.func, tuple(args), result, node.span, unknown)
 
     def join(self, a: ir.Expr, b: ir.Expr, span: Span) -> t.Type | None:
         common = t.join(a.type, b.type)
@@ -751,6 +791,8 @@ class Checker:
                 "E306", f"`{node.op}` needs numbers, got {left.type} and {right.type}", node.span
             )
             return poison(node.span)
+        if self.join(left, right, node.span) is None:
+            return poison(node.span)
         result = t.arith(node.op, left.type, right.type)
         if isinstance(result, str):
             self.error("E306", result, node.span)
@@ -768,11 +810,7 @@ class Checker:
 
     def compare(self, node: n.Binary, left: ir.Expr, right: ir.Expr, unknown: bool) -> ir.Expr:
         if not t.comparable(left.type, right.type):
-            hint = (
-                "convert one side: money(x) or number(x)"
-                if (left.type.numeric and right.type.numeric)
-                else ""
-            )
+            hint = mix_hint(left.type, right.type)
             self.error("E306", f"cannot compare {left.type} with {right.type}", node.span, hint)
             return poison(node.span)
         ordered = node.op not in ("==", "!=")
@@ -835,7 +873,10 @@ class Checker:
         common = left.type.plain() if t.assignable(left.type, right.type) else None
         if common is None:
             self.error(
-                "E306", f"the default must be a {left.type}, got {right.type}", node.right.span
+                "E306",
+                f"the default must be a {left.type}, got {right.type}",
+                node.right.span,
+                conversion_hint(left.type, right.type),
             )
             return poison(node.span)
         return ir.Coalesce(left, convert(right, common), common, node.span, right.unknown)
@@ -876,7 +917,8 @@ class Checker:
             return poison(node.span)
         for item, item_node in zip(items, node.items, strict=True):
             if not t.comparable(value.type, item.type):
-                self.error("E306", f"cannot compare {value.type} with {item.type}", item_node.span)
+                self.error("E306", f"cannot compare {value.type} with {item.type}",
+                           item_node.span, mix_hint(value.type, item.type))
                 return poison(node.span)
             if value.type.enum:
                 self.enum_member(item, value.type, item_node.span)
@@ -937,6 +979,26 @@ def close_match(name: str, options: list[str]) -> str:
     """A "did you mean" hint only when one option is close (no list of everything)."""
     hint = did_you_mean(name, options)
     return hint if hint.startswith("did you mean") else ""
+
+
+def conversion_hint(to: t.Type, got: t.Type) -> str:
+    """The `help:` for a number of the wrong type: the conversion that gives ``to``."""
+    if not got.numeric:
+        return ""
+    return {
+        "money": "convert with money(...)",
+        "number": "convert with number(...)",
+        "int": "round it: round(x)",
+    }.get(to.kind, "")
+
+
+def mix_hint(a: t.Type, b: t.Type) -> str:
+    """The `help:` for two numbers that do not mix (money with a number)."""
+    return "convert one side: money(x) or number(x)" if a.numeric and b.numeric else ""
+
+
+def inside(span: Span | None, outer: Span) -> bool:
+    return span is not None and span.file is outer.file and outer.start <= span.start < outer.end
 
 
 def poison(span: Span) -> ir.Expr:

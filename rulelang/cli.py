@@ -1,4 +1,4 @@
-"""The command line: `rulelang check | run | test | fmt | explain` (and the log's commands).
+"""The command line: `rulelang check | run | test | fmt | explain | diff` (and the log's).
 
 Exit status: 0 success, 1 a check, test or record failed, 2 bad usage.
 """
@@ -68,6 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("files", nargs="+", type=Path)
     test.add_argument("--models", type=Path, help="bind real models (default: only `with`)")
     test.add_argument("-v", "--verbose", action="store_true", help="show passing tests too")
+    test.add_argument("--seed", type=int, help="seed for invariants' inputs (default: random, "
+                                               "printed so a run can be repeated)")
+    test.add_argument("--examples", type=int, default=300,
+                      help="generated inputs per invariant (default 300)")
+    test.add_argument("--deadline", type=float, metavar="MS",
+                      help="fail an invariant whose one example takes longer (default: none)")
+    test.add_argument("--coverage", action="store_true",
+                      help="after the report, what the tests made each rule and ensure do")
+    test.add_argument("--coverage-json", type=Path, metavar="FILE",
+                      help="also write the coverage as JSON (implies --coverage)")
     test.set_defaults(handler=cmd_test)
 
     fmt = sub.add_parser("fmt", help="format .rule files canonically, in place")
@@ -83,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--log", help="decision log to read the id from")
     explain.add_argument("--source", action="store_true", help="print a policy's generated Python")
     explain.set_defaults(handler=cmd_explain)
+    _register_diff(sub)
     _register_store(sub)
     return parser
 
@@ -91,6 +102,27 @@ def _register_store(sub: Any) -> None:
     from rulelang import cli_store
 
     cli_store.register(sub)
+
+
+def _register_diff(sub: Any) -> None:
+    diff = sub.add_parser("diff", help="compare two versions of a policy over the same facts")
+    diff.add_argument("old", type=Path, help="the policy as it is")
+    diff.add_argument("new", type=Path, help="the policy as it would be")
+    diff.add_argument("--facts", type=Path, help="JSONL or CSV facts to decide with both")
+    diff.add_argument("--log", metavar="URL", help="also decide the facts of this decision "
+                                                   "log's decisions of the old policy")
+    diff.add_argument("--models", type=Path, help="models.yaml binding both versions (default: "
+                                                  "generated answers, the same for both)")
+    diff.add_argument("--generated", type=int, metavar="N", help="also decide N facts "
+                      "generated from the new version's declarations (default 500 without "
+                      "--facts or --log, else 0)")
+    diff.add_argument("--seed", type=int, default=0, help="seed for generated facts and answers")
+    diff.add_argument("--examples", type=int, metavar="K", help="examples shown per kind of "
+                                                                "change (default 3)")
+    diff.add_argument("--max-changed", metavar="N|P%", help="exit 1 when more decisions change")
+    diff.add_argument("--rejects", type=Path, help="write the records set aside here (JSONL)")
+    diff.add_argument("--json", action="store_true", help="the report as JSON")
+    diff.set_defaults(handler=cmd_diff)
 
 
 # ---- check, test, fmt ---------------------------------------------------------------------
@@ -117,16 +149,32 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(exc.render(), file=sys.stderr)
             failed += 1
             continue
+        warned = _print_warnings(policy)
         print(f"ok: {path}: {len(policy.rules)} rules, {len(policy.ensures)} constraints, "
               f"{len(policy.models)} models, {len(policy.tests)} tests, "
-              f"{len(policy.invariants)} invariants")
+              f"{len(policy.invariants)} invariants" + warned)
     return EXIT_FAIL if failed else EXIT_OK
+
+
+def _print_warnings(policy: Any) -> str:
+    """The static review's warnings (they never fail a check), and ", N warnings" or ""."""
+    from rulelang.analysis import review
+
+    found = review(policy)
+    for warning in found:
+        print(warning.render() + "\n", file=sys.stderr)
+    return f", {len(found)} warning{'s' * (len(found) != 1)}" if found else ""
 
 
 def cmd_test(args: argparse.Namespace) -> int:
     from rulelang.testing import report_files
 
-    return report_files(args.files, args.models, args.verbose, _read)
+    if args.examples < 1 or (args.deadline is not None and args.deadline <= 0):
+        raise UsageError("--examples and --deadline take a positive number")
+    return report_files(args.files, args.models, args.verbose, _read, seed=args.seed,
+                        examples=args.examples, deadline_ms=args.deadline,
+                        coverage=args.coverage or args.coverage_json is not None,
+                        coverage_json=args.coverage_json)
 
 
 def cmd_fmt(args: argparse.Namespace) -> int:
@@ -169,6 +217,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from rulelang.batch import explain_records
 
     return explain_records(args)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from rulelang.cli_diff import run_diff
+
+    return run_diff(args, _read)
 
 
 if __name__ == "__main__":

@@ -110,6 +110,7 @@ class CodeGen:
         self.emit(1, f"# rule {rule.name} (line {rule.line})")
         self.mark(rule.name)
         name = self.const(rule.name)
+        self.forget_seen(rule.cond)
         if rule.cond.unknown:
             self.emit(1, f"c = {self.expr(rule.cond)}")
             self.emit(1, "if c is True:")
@@ -154,10 +155,14 @@ class CodeGen:
                 src = f"{self.const(ACTION_NAMES)}[A]"
             seen.setdefault(r.label, src)
         pairs = [f"{self.const(k)}: {v}" for k, v in seen.items()]
-        pairs += [
-            f"**frame.answers({i}, {self.const(label)})" for i, label in model_labels(rule.cond)
-        ]
+        if calls_model(rule.cond):
+            pairs.append("**frame.seen")
         return "{" + ", ".join(pairs) + "}"
+
+    def forget_seen(self, cond: ir.Expr) -> None:
+        """Explain path: the trace shows the answers of this condition's calls only."""
+        if self.explain and calls_model(cond):
+            self.emit(1, "frame.seen = {}")
 
     def statement(self, st: ir.Statement) -> None:
         if isinstance(st, ir.RaiseAction):
@@ -191,6 +196,7 @@ class CodeGen:
         self.emit(1, f"# ensure {ensure.name} (line {ensure.line})")
         self.mark(ensure.name)
         name = self.const(ensure.name)
+        self.forget_seen(ensure.cond)
         self.emit(1, f"if ({self.expr(ensure.cond)}) is not True:")
         self.branch(ensure, ensure.otherwise, name, "fired", fired=True, kind="ensure")
         if self.explain:
@@ -255,6 +261,10 @@ class CodeGen:
 
     def gen_modelcall(self, e: ir.ModelCall) -> str:
         tail = "," if len(e.args) == 1 else ""
+        if self.explain:
+            label = self.const(e.span.text)
+            return self.strict(list(e.args), lambda a: (
+                f"frame.call_seen({e.index}, ({', '.join(a)}{tail}), {label})"))
         return self.strict(list(e.args), lambda a: f"frame.call({e.index}, ({', '.join(a)}{tail}))")
 
     def gen_convert(self, e: ir.Convert) -> str:
@@ -379,17 +389,16 @@ def inert(expr: ir.Expr) -> bool:
     return all(inert(c) for c in subs)
 
 
-def model_labels(expr: ir.Expr) -> list[tuple[int, str]]:
-    """(model index, source text) of each model call in a condition, for the trace."""
-    found: list[tuple[int, str]] = []
+def calls_model(expr: ir.Expr) -> bool:
+    """Whether a condition calls a model anywhere (its answers then go in the trace)."""
     if isinstance(expr, ir.ModelCall):
-        found.append((expr.index, expr.span.text))
+        return True
     for name in expr.__slots__:
         value = getattr(expr, name)
         for child in value if isinstance(value, tuple) else (value,):
-            if hasattr(child, "unknown") and hasattr(child, "__slots__"):
-                found.extend(model_labels(child))
-    return list(dict.fromkeys(found))
+            if hasattr(child, "unknown") and hasattr(child, "__slots__") and calls_model(child):
+                return True
+    return False
 
 
 def fields_read(policy: ir.Policy) -> list[ir.Field]:

@@ -19,6 +19,9 @@ from rulelang.errors import FactError, FactIssue
 
 _PY_TYPES: dict[str, Any] = {"number": float, "int": int, "money": Decimal, "percent": Decimal,
                              "text": str, "bool": bool}
+# `true` is not a number: lax pydantic would read it as 1 (and "5" as 5). CSV cells,
+# which are all text, are typed by the reader (batch.py) before they get here.
+_STRICT = ("bool", "int", "number")
 # Unknown keys are ignored by default, as pydantic does: rows from upstream systems
 # carry ids and timestamps. ``strict_fields`` makes them errors (a misspelt
 # optional field is then caught); it also costs about 0.5 us a decision.
@@ -119,8 +122,8 @@ def _field_type(info: ir.FieldInfo) -> Any:
         base: Any = Literal[info.type.enum]
     else:
         base = _PY_TYPES[info.type.kind]
-        if info.type.kind == "bool":
-            base = Annotated[bool, Field(strict=True)]
+        if info.type.kind in _STRICT:
+            base = Annotated[base, Field(strict=True)]
         if info.low is not None:
             upper = {"le": info.high} if info.high_inclusive else {"lt": info.high}
             base = Annotated[base, Field(ge=info.low, **upper)]

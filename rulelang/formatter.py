@@ -8,12 +8,13 @@ comment after code stays at the end of that code's line.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 from rulelang import nodes as n
-from rulelang.source import SourceFile
+from rulelang.source import SourceFile, Span
 from rulelang.transformer import parse
 
 Line = tuple[int, str]  # (source line it came from, text)
@@ -76,11 +77,33 @@ def _end(node: n.Item) -> Line:
 
 def _header(h: n.PolicyHeader) -> list[Line]:
     lines = [(h.span.line, f"policy {h.name}")]
+    # The clauses have no spans: their lines come from the keywords after `policy NAME`.
+    where = {w: h.span.file.line_col(pos)[0] for w, pos in list(_words(h.span, h.span.start))[2:]}
     for key in ("title", "version", "owner"):
         value = getattr(h, key)
         if value is not None:
-            lines.append((h.span.line, f"  {key} {string(value)}"))
+            lines.append((where.get(key, h.span.line), f"  {key} {string(value)}"))
     return [*lines, _end(h)]
+
+
+_WORD = re.compile(r'"(?:\\.|[^"\\\n])*"|#[^\n]*|->|[a-z_][a-z0-9_]*')
+
+
+def _words(span: Span, start: int) -> Iterator[tuple[str, int]]:
+    """The words (and `->`) of a node's text from ``start``, skipping strings and comments.
+
+    Comments are kept by line, so a clause that has no span of its own (a header
+    clause, `priority`, `timeout`) takes the line of its keyword.
+    """
+    for match in _WORD.finditer(span.file.text, start, span.end):
+        if match.group()[0] not in '"#':
+            yield match.group(), match.start()
+
+
+def _keyword_line(span: Span, words: Iterator[tuple[str, int]], keyword: str) -> int:
+    """The line of the first ``keyword`` among ``words``; the node's line if none."""
+    pos = next((p for w, p in words if w == keyword), span.start)
+    return span.file.line_col(pos)[0]
 
 
 def _facts(f: n.FactsBlock) -> list[Line]:
@@ -104,7 +127,11 @@ def _model(m: n.ModelDecl) -> list[Line]:
     if m.min_confidence is not None:
         lines.append((m.min_confidence.span.line, f"  min_confidence {literal(m.min_confidence)}"))
     if m.timeout_ms is not None:
-        lines.append((m.span.line, f"  timeout {number(m.timeout_ms)} ms"))
+        words = _words(m.span, m.span.start)
+        next((w for w, _ in words if w == "->"), None)
+        next(words, None)  # the result type, which may be any name
+        lines.append((_keyword_line(m.span, words, "timeout"),
+                      f"  timeout {number(m.timeout_ms)} ms"))
     if m.fallback is not None:
         lines.append((m.fallback.span.line, f"  fallback {literal(m.fallback)}"))
     return [*lines, _end(m)]
@@ -119,7 +146,8 @@ def _rule(r: n.Rule) -> list[Line]:
     title = f" {string(r.title)}" if r.title is not None else ""
     lines = [(r.span.line, f"rule {r.name}{title}")]
     if r.priority:
-        lines.append((r.span.line, f"  priority {r.priority}"))
+        line = _keyword_line(r.span, _words(r.span, r.name_span.end), "priority")
+        lines.append((line, f"  priority {r.priority}"))
     lines += condition("  when ", r.when)
     lines.append((r.then[0].span.line, "  then " + actions(r.then)))
     if r.if_unknown is not None:

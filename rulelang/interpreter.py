@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 from rulelang import ir
-from rulelang.codegen import model_labels
 from rulelang.decision import Firing
 from rulelang.errors import EvaluationError
 from rulelang.runtime import ACTION_NAMES, Frame, div, round_half_up, to_money
@@ -65,11 +64,10 @@ def run(policy: ir.Policy, facts: dict[str, Any], frame: Frame) -> State:
 
 
 def run_rule(rule: ir.Rule, state: State) -> None:
-    cond = evaluate(rule.cond, state)
+    cond = evaluate_seen(rule.cond, state)
     values = {r.label: read(r, state) for r in rule.reads}
     if state.frame is not None:  # the model answers the condition read, as codegen records them
-        for index, label in model_labels(rule.cond):
-            values.update(state.frame.answers(index, label))
+        values.update(state.frame.seen)
     if cond is True:
         state.fired.append(rule.name)
         changes = execute(rule.then, state)
@@ -82,14 +80,23 @@ def run_rule(rule: ir.Rule, state: State) -> None:
 
 
 def run_ensure(ensure: ir.Ensure, state: State) -> None:
-    cond = evaluate(ensure.cond, state)
+    cond = evaluate_seen(ensure.cond, state)
     values = {r.label: read(r, state) for r in ensure.reads}
+    if state.frame is not None:
+        values.update(state.frame.seen)
     if cond is True:
         state.trace.append(Firing(ensure.name, ensure.line, "held", values, {}, "ensure"))
         return
     state.fired.append(ensure.name)
     changes = execute(ensure.otherwise, state)
     state.trace.append(Firing(ensure.name, ensure.line, "fired", values, changes, "ensure"))
+
+
+def evaluate_seen(cond: ir.Expr, state: State) -> Any:
+    """Evaluate a condition, noting only its own model answers for the trace."""
+    if state.frame is not None:
+        state.frame.seen = {}
+    return evaluate(cond, state)
 
 
 def read(expr: ir.Field | ir.Output, state: State) -> Any:
@@ -162,7 +169,9 @@ def _model(e: ir.ModelCall, s: State) -> Any:
     args = tuple(strict(a, s) for a in e.args)
     if s.frame is None:
         raise EvaluationError("a model cannot be called here")
-    return s.frame.call(e.index, args)
+    value = s.frame.call(e.index, args)
+    s.frame.seen[e.span.text] = value  # what the explain trace shows, as codegen records it
+    return value
 
 
 def _logic(e: ir.Logic, s: State) -> Any:

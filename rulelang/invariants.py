@@ -6,11 +6,20 @@ included. Generation aims at the boundaries the policy names: every constant a
 field or model is compared with, and just either side of it, so that `>=`
 versus `>` mistakes are found rather than sampled by luck. A failure is shrunk
 by Hypothesis and printed as a `given ... with ...` line to paste into a test.
+
+Hypothesis shrinks toward the shortlex-smallest sequence of choices, so what is
+drawn first is simplified first. Model answers are drawn before facts: a
+counterexample prefers "the models give no answer" over a particular answer.
+Shrinking can still stop at a local minimum (a failure that needs one answer,
+where another with no answer needs a different fact); so when a failure names
+an answer, the search runs once more with every model giving no answer, and
+reports that counterexample when there is one: it does not rest on a model.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -25,6 +34,11 @@ from rulelang.program import CompiledPolicy
 from rulelang.testing import decision_state, default_facts, show
 
 Example = tuple[dict[str, dict[str, Any]], dict[str, Any]]
+Found = tuple[Example, Decision]
+
+DEFAULT_EXAMPLES = 300
+# Text a `.rule` string can hold (no line breaks), so a counterexample pastes.
+TEXT = st.text(st.characters(exclude_characters="\n", codec="utf-8"), max_size=12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,23 +55,63 @@ class InvariantResult:
         return not self.counterexample
 
 
-def check_invariants(compiled: CompiledPolicy, *, examples: int = 300, seed_value: int = 0,
-                     deadline_ms: float | None = None) -> list[InvariantResult]:
+@dataclass(frozen=True, slots=True)
+class Search:
+    """How hard to look: examples per invariant, the seed, a per-example deadline."""
+
+    examples: int = DEFAULT_EXAMPLES
+    seed: int = 0
+    deadline_ms: float | None = None
+
+
+def check_invariants(compiled: CompiledPolicy, *, examples: int = DEFAULT_EXAMPLES,
+                     seed_value: int = 0, deadline_ms: float | None = None, aim: bool = True
+                     ) -> list[InvariantResult]:
     return [check_invariant(compiled, inv, examples=examples, seed_value=seed_value,
-                            deadline_ms=deadline_ms) for inv in compiled.policy.invariants]
+                            deadline_ms=deadline_ms, aim=aim)
+            for inv in compiled.policy.invariants]
 
 
-def check_invariant(compiled: CompiledPolicy, invariant: ir.Invariant, *, examples: int = 300,
-                    seed_value: int = 0, deadline_ms: float | None = None) -> InvariantResult:
-    """Search for facts and model answers that break ``invariant``."""
-    failures: list[tuple[Example, Decision]] = []
-    strategy = examples_strategy(compiled.policy)
+def check_invariant(compiled: CompiledPolicy, invariant: ir.Invariant, *,
+                    examples: int = DEFAULT_EXAMPLES, seed_value: int = 0,
+                    deadline_ms: float | None = None, aim: bool = True) -> InvariantResult:
+    """Search for facts and model answers that break ``invariant``.
 
-    @settings(max_examples=examples, deadline=deadline_ms, database=None, derandomize=False,
-              phases=(Phase.explicit, Phase.generate, Phase.shrink),
-              suppress_health_check=list(HealthCheck), report_multiple_bugs=False)
-    @seed(seed_value)
-    @given(strategy)
+    ``aim=False`` draws without aiming at the policy's boundaries: only to measure
+    what aiming buys (benchmarks/mutation.py --no-aim).
+    """
+    how = Search(examples, seed_value, deadline_ms)
+    policy = compiled.policy
+    found = search(compiled, invariant, examples_strategy(policy, aim=aim), how)
+    if found is None:
+        return InvariantResult(invariant.name, invariant.span.line, examples, seed=seed_value)
+    if any(answer is not None for answer in found[0][1].values()):
+        quiet = examples_strategy(policy, no_answers=True, aim=aim)
+        found = search(compiled, invariant, quiet, how) or found
+    (example, decision) = found
+    line = given_line(policy, example, decision)
+    return InvariantResult(invariant.name, invariant.span.line, examples, line, decision,
+                           seed_value)
+
+
+def search(compiled: CompiledPolicy, invariant: ir.Invariant,
+           strategy: st.SearchStrategy[Example], how: Search) -> Found | None:
+    """The shrunk example that breaks ``invariant`` (with its decision), or None."""
+    failures: list[Found] = []
+    holds = _property(compiled, invariant, failures)
+    run = settings(max_examples=how.examples, deadline=how.deadline_ms, database=None,
+                   derandomize=False, phases=(Phase.explicit, Phase.generate, Phase.shrink),
+                   suppress_health_check=list(HealthCheck), report_multiple_bugs=False
+                   )(seed(how.seed)(given(strategy)(holds)))
+    try:
+        run()
+    except AssertionError:
+        return failures[-1]  # Hypothesis replays the shrunk example last
+    return None
+
+
+def _property(compiled: CompiledPolicy, invariant: ir.Invariant,
+              failures: list[Found]) -> Callable[[Example], None]:
     def holds(example: Example) -> None:
         facts, answers = example
         decision = compiled.decide(facts, explain=True, replace_models=answers)
@@ -66,26 +120,22 @@ def check_invariant(compiled: CompiledPolicy, invariant: ir.Invariant, *, exampl
             failures.append((example, decision))
             raise AssertionError(invariant.name)
 
-    try:
-        holds()
-    except AssertionError:
-        example, decision = failures[-1]  # Hypothesis replays the shrunk example last
-        line = given_line(compiled.policy, example, decision)
-        return InvariantResult(invariant.name, invariant.span.line, examples, line, decision,
-                               seed_value)
-    return InvariantResult(invariant.name, invariant.span.line, examples, seed=seed_value)
+    return holds
 
 
 # ---- strategies ------------------------------------------------------------------------------
 
 
-def examples_strategy(policy: ir.Policy) -> st.SearchStrategy[Example]:
-    bounds = boundaries(policy)
+def examples_strategy(policy: ir.Policy, *, no_answers: bool = False, aim: bool = True
+                      ) -> st.SearchStrategy[Example]:
+    """Facts and model answers; answers are drawn first, so they shrink first."""
+    bounds = boundaries(policy) if aim else {}
     facts = st.fixed_dictionaries({
         block.name: facts_strategy(block, bounds) for block in policy.facts})
     answers = st.fixed_dictionaries({
-        m.name: answer_strategy(m, bounds.get(("model", m.name), set())) for m in policy.models})
-    return st.tuples(facts, answers)
+        m.name: st.none() if no_answers else
+        answer_strategy(m, bounds.get(("model", m.name), set())) for m in policy.models})
+    return st.tuples(answers, facts).map(lambda pair: (pair[1], pair[0]))
 
 
 def facts_strategy(block: ir.Facts, bounds: dict[tuple[str, str], set[Any]]
@@ -104,7 +154,7 @@ def field_strategy(info: ir.FieldInfo, near: set[Any]) -> st.SearchStrategy[Any]
     if kind == "bool":
         return st.booleans()
     if kind == "text":
-        return st.sampled_from(["", *sorted(str(v) for v in near)]) | st.text(max_size=12)
+        return st.sampled_from(["", *sorted(str(v) for v in near)]) | TEXT
     full = _numeric(info)
     edges = sorted({v for v in _edges(kind, near) if _inside(info, v)}, key=_key)
     return full | st.sampled_from(edges) if edges else full  # shrinks toward the default
@@ -154,7 +204,7 @@ def answer_strategy(model: ir.Model, near: set[Any]) -> st.SearchStrategy[Any]:
     if model.result == "bool":
         values: st.SearchStrategy[Any] = st.booleans()
     elif model.result == "text":
-        values = st.sampled_from(sorted(str(v) for v in near) or [""]) | st.text(max_size=12)
+        values = st.sampled_from(sorted(str(v) for v in near) or [""]) | TEXT
     else:
         low, high = (0.0, 1.0) if model.result == "score" else (-1e6, 1e6)
         edges = sorted({e for e in _edges("number", near) if low <= e <= high})
@@ -164,14 +214,19 @@ def answer_strategy(model: ir.Model, near: set[Any]) -> st.SearchStrategy[Any]:
 
 
 def boundaries(policy: ir.Policy) -> dict[tuple[str, str], set[Any]]:
-    """Constants each field (facts, field) or model ("model", name) is compared with."""
+    """Constants each field (facts, field) or model ("model", name) is compared with.
+
+    An output that starts as a field (``shipping: money = order.shipping_quote``)
+    stands for that field: a constraint ``shipping >= 5`` aims at the quote's 5.
+    """
     found: dict[tuple[str, str], set[Any]] = defaultdict(set)
+    starts = {out.name: out.init for out in policy.outputs}
     exprs: list[Any] = [r.cond for r in policy.rules] + [e.cond for e in policy.ensures]
     exprs += [i.cond for i in policy.invariants]
     while exprs:
         e = exprs.pop()
         for subject, consts in _compared(e):
-            key = _subject_key(subject)
+            key = _subject_key(subject, starts)
             if key is not None:
                 found[key] |= consts
         for name in getattr(e, "__slots__", ()):
@@ -193,9 +248,12 @@ def _compared(e: Any) -> list[tuple[Any, set[Any]]]:
     return []
 
 
-def _subject_key(subject: Any) -> tuple[str, str] | None:
+def _subject_key(subject: Any, starts: dict[str, ir.Expr]) -> tuple[str, str] | None:
     while isinstance(subject, (ir.Convert, ir.Coalesce)):
         subject = subject.expr if isinstance(subject, ir.Convert) else subject.value
+    if isinstance(subject, ir.Output) and subject.name in starts:
+        start = starts[subject.name]
+        return _subject_key(start, {}) if isinstance(start, (ir.Field, ir.Convert)) else None
     if isinstance(subject, ir.Field):
         return (subject.facts, subject.field)
     if isinstance(subject, ir.ModelCall):
@@ -207,8 +265,25 @@ def _subject_key(subject: Any) -> tuple[str, str] | None:
 
 
 def given_line(policy: ir.Policy, example: Example, decision: Decision) -> str:
-    """Fields that differ from a test's defaults, plus those the fired rules read."""
+    """Fields that differ from a test's defaults, plus those the fired rules read.
+
+    The line parses as test clauses: paste it into a `test` block (with the
+    invariant as its `expect`) and the test fails the same way.
+    """
     facts, answers = example
+    parts = given_parts(policy, facts, decision)
+    models = [f"{m.name} = {answer_literal(answers[m.name], m)}"
+              for m in policy.models if m.name in answers]
+    if not parts and not models:
+        parts = [_any_field(policy, facts)]
+    text = "given " + ", ".join(parts) if parts else ""
+    if models:
+        text += (" " if text else "") + "with " + ", ".join(models)
+    return text or "# every test default breaks it"
+
+
+def given_parts(policy: ir.Policy, facts: dict[str, dict[str, Any]],
+                decision: Decision) -> list[str]:
     defaults = default_facts(policy)
     read = {label for f in decision.trace if f.outcome in ("fired", "unknown") and f.kind == "rule"
             for label in f.values}
@@ -221,22 +296,32 @@ def given_line(policy: ir.Policy, example: Example, decision: Decision) -> str:
             value = facts[block.name][info.name]
             if value != defaults[block.name].get(info.name, None) or label in read:
                 parts.append(f"{label} = {literal(value, info.type.kind)}")
-    text = "given " + ", ".join(parts) if parts else "given"
-    if answers:
-        text += " with " + ", ".join(
-            f"{name} = {'unknown' if value is None else literal(value, 'number')}"
-            for name, value in answers.items())
-    return text
+    return parts
+
+
+def _any_field(policy: ir.Policy, facts: dict[str, dict[str, Any]]) -> str:
+    """One field at its (default) value: a `given` needs at least one."""
+    for block in policy.facts:
+        for info in block.fields:
+            if info.name in facts[block.name]:
+                value = facts[block.name][info.name]
+                return f"{block.name}.{info.name} = {literal(value, info.type.kind)}"
+    return ""
+
+
+def answer_literal(value: Any, model: ir.Model) -> str:
+    return "unknown" if value is None else literal(value, model.type.kind)
 
 
 def literal(value: Any, kind: str) -> str:
-    """A value as the language writes it."""
+    """A value as the language writes it (a string with its quotes escaped)."""
     if kind == "percent" and isinstance(value, Decimal):
         return format((value * 100).normalize(), "f") + "%"
     if isinstance(value, float):
         text = repr(value)
         return text if "e" not in text else format(Decimal(text), "f")
     if isinstance(value, Decimal):
-        text = format(value, "f")
-        return text
+        return format(value, "f")
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return show(value)

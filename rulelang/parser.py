@@ -63,6 +63,8 @@ def _diagnostic(source: SourceFile, exc: UnexpectedInput) -> Diagnostic:
         pos = exc.pos_in_stream or 0
         span = Span(pos, pos + 1, source)
         char = source.text[pos]
+        if char == '"':
+            return _bad_string(source, pos)
         return Diagnostic("E001", f"unexpected character {char!r}", span, _expected(exc.allowed))
     if isinstance(exc, UnexpectedEOF):
         end = len(source.text.rstrip())
@@ -70,6 +72,9 @@ def _diagnostic(source: SourceFile, exc: UnexpectedInput) -> Diagnostic:
         return Diagnostic("E002", "unexpected end of file", span, _expected(exc.expected))
     assert isinstance(exc, UnexpectedToken)
     token = exc.token
+    keyword = _keyword_as_name(exc)
+    if keyword is not None:
+        return _misplaced_keyword(source, exc, keyword)
     if token.type == "$END":
         end = len(source.text.rstrip())
         span = Span(max(0, end - 1), max(1, end), source)
@@ -78,6 +83,52 @@ def _diagnostic(source: SourceFile, exc: UnexpectedInput) -> Diagnostic:
     span = Span(start, token.end_pos or start + 1, source)
     message = f"unexpected {_describe(token)}"
     return Diagnostic("E003", message, span, _expected(exc.expected))
+
+
+def _bad_string(source: SourceFile, pos: int) -> Diagnostic:
+    """A `"` that starts no string: it is not closed on its line, or has a bad escape."""
+    line_end = source.text.find("\n", pos)
+    rest = source.text[pos + 1 : line_end if line_end >= 0 else len(source.text)]
+    if '"' not in rest.replace('\\\\', "").replace('\\"', ""):
+        return Diagnostic("E001", "unterminated string", Span(pos, pos + 1, source),
+                          'close it with `"` on the same line')
+    return Diagnostic("E001", "bad escape in a string", Span(pos, pos + 1, source),
+                      'a string escapes only `\\"` and `\\\\`')
+
+
+def _keyword_as_name(exc: UnexpectedToken) -> lark.Token | None:
+    """A keyword the parser took for a name just before the error.
+
+    Keywords are not reserved, so in `when x and then ...` the `then` is read as a
+    name, and the error would otherwise point at the token after it.
+    """
+    stack = exc.interactive_parser.parser_state.value_stack if exc.interactive_parser else []
+    node = stack[-1] if stack else None
+    while isinstance(node, lark.Tree) and node.data != "path" and node.children:
+        node = node.children[-1]
+    if isinstance(node, lark.Tree) and len(node.children) == 1:
+        node = node.children[0]  # a one-part path: a bare name, not a field after `.`
+    elif isinstance(node, lark.Tree) or (len(stack) > 1 and str(stack[-2]) == "."):
+        return None
+    if isinstance(node, lark.Token) and node.type == "NAME" and _is_keyword(str(node)):
+        return node
+    return None
+
+
+def _misplaced_keyword(source: SourceFile, exc: UnexpectedToken,
+                       keyword: lark.Token) -> Diagnostic:
+    start = keyword.start_pos or 0
+    span = Span(start, keyword.end_pos or start + 1, source)
+    parser = exc.interactive_parser
+    assert parser is not None
+    if isinstance(parser.parser_state.value_stack[-1], lark.Token):
+        # Not reduced yet: what the state before the keyword accepted is what was expected.
+        state = parser.parser_state.state_stack[-2]
+        expected = parser.parser_state.parse_conf.parse_table.states[state].keys()
+        hint = _expected([n for n in expected if n.isupper()])
+    else:
+        hint = f"expected an expression here; `{keyword}` is a keyword"
+    return Diagnostic("E003", f"unexpected `{keyword}`", span, hint)
 
 
 def _describe(token: lark.Token) -> str:
@@ -96,7 +147,8 @@ def _is_keyword(word: str) -> bool:
 def _expected(names: Iterable[Any] | None) -> str:
     if not names:
         return ""
-    words = sorted({_word(str(n)) for n in names})
+    # Kinds of token ("a comparison", "a name") first: they say the most when the list is cut.
+    words = sorted({_word(str(n)) for n in names}, key=lambda w: (w.startswith("`"), w))
     if len(words) > 10:
         words = [*words[:10], "..."]
     return "expected " + ", ".join(words)

@@ -7,6 +7,7 @@ then cheap, immutable and thread-safe: per-decision state lives in a ``Frame``.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import linecache
 import os
@@ -153,7 +154,7 @@ class CompiledPolicy:
                                "models.yaml")
                     for m in self.policy.models if m.name not in models and not allow_unbound]
         problems += [Diagnostic("E402", f"`{name}` is bound but the policy declares no such model",
-                                None, "declared models: " + ", ".join(declared) or "none")
+                                None, "declared models: " + (", ".join(declared) or "none"))
                      for name in models if name not in declared]
         problems += [Diagnostic("E403", problem, declared[name].span, "")
                      for name, impl in models.items() if name in declared
@@ -166,7 +167,10 @@ class CompiledPolicy:
 
     def _compile(self) -> tuple[Any, Any]:
         gen = self.generated
-        filename = f"<rulelang {self.policy.name} {self.policy.source_hash[7:19]}>"
+        # Named by the generated text itself: two policies with one .rule text can still
+        # differ (a template imported from beside each), and linecache must show each its own.
+        digest = hashlib.sha256(gen.source.encode()).hexdigest()[:12]
+        filename = f"<rulelang {self.policy.name} {digest}>"
         linecache.cache[filename] = (len(gen.source), None, gen.source.splitlines(True), filename)
         namespace: dict[str, Any] = {"__builtins__": {"float": float, "abs": abs, "min": min,
                                                       "max": max}}

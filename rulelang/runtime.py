@@ -215,7 +215,8 @@ class NeedAnswer(Exception):
 class Frame:
     """Per-decision state: the memo, the calls made, test replacements, batch answers."""
 
-    __slots__ = ("calls", "collect", "explain", "memo", "models", "prefetched", "replaced")
+    __slots__ = ("calls", "collect", "explain", "memo", "models", "prefetched", "replaced",
+                 "seen")
 
     def __init__(self, models: Sequence[BoundModel], replaced: dict[int, Any] | None = None,
                  prefetched: dict[tuple[Any, ...], Judged] | None = None,
@@ -227,6 +228,7 @@ class Frame:
         self.replaced = replaced
         self.prefetched = prefetched
         self.collect = collect
+        self.seen: dict[str, Any] = {}  # explain path: call text -> answer, for one condition
 
     def call(self, index: int, args: tuple[Any, ...]) -> Any:
         bound = self.models[index]
@@ -238,10 +240,12 @@ class Frame:
         self.calls.append(judged.call)
         return judged.value
 
-    def answers(self, index: int, label: str) -> dict[str, Any]:
-        """For the explain trace: the latest answer of model ``index``, if it was asked."""
-        answers = [v for k, v in self.memo.items() if k[0] == index]
-        return {label: answers[-1]} if answers else {}
+    def call_seen(self, index: int, args: tuple[Any, ...], label: str) -> Any:
+        """``call``, noting the answer under the call's source text for the explain trace
+        (two calls of one model with other arguments are two entries)."""
+        value = self.call(index, args)
+        self.seen[label] = value
+        return value
 
     def fetch(self, bound: BoundModel, index: int, args: tuple[Any, ...],
               key: tuple[Any, ...]) -> Judged:

@@ -28,10 +28,13 @@ class Expanded:
     uses: tuple[tuple[n.Use, n.Template], ...]
 
 
-def expand(module: n.Module) -> Expanded:
-    """Resolve imports and expand uses; raise ParseError listing every problem."""
+def expand(module: n.Module, library: Path | None = None) -> Expanded:
+    """Resolve imports and expand uses; raise ParseError listing every problem.
+
+    ``library`` is where `import "NAME"` looks (default: the standard library).
+    """
     problems: list[Diagnostic] = []
-    templates = _collect_templates(module, problems, set())
+    templates = _collect_templates(module, problems, set(), library or stdlib_dir())
     items: list[n.Item] = []
     uses: list[tuple[n.Use, n.Template]] = []
     for item in module.items:
@@ -54,14 +57,14 @@ def expand(module: n.Module) -> Expanded:
 
 
 def _collect_templates(
-    module: n.Module, problems: list[Diagnostic], seen: set[str]
+    module: n.Module, problems: list[Diagnostic], seen: set[str], library: Path
 ) -> dict[str, n.Template]:
     found: dict[str, n.Template] = {}
     for item in module.items:
         if isinstance(item, n.Template):
             _add(found, item, problems)
         elif isinstance(item, n.Import):
-            for template in _import(item, problems, seen).values():
+            for template in _import(item, problems, seen, library).values():
                 _add(found, template, problems)
     return found
 
@@ -73,11 +76,12 @@ def _add(found: dict[str, n.Template], template: n.Template, problems: list[Diag
     found[template.name] = template
 
 
-def _import(item: n.Import, problems: list[Diagnostic], seen: set[str]) -> dict[str, n.Template]:
-    path = resolve_import(item.path, item.span.file.name)
+def _import(item: n.Import, problems: list[Diagnostic], seen: set[str], library: Path
+            ) -> dict[str, n.Template]:
+    path = resolve_import(item.path, item.span.file.name, library)
     if path is None:
         problems.append(Diagnostic("E103", f"cannot find `{item.path}` to import", item.span,
-                                   f"standard library files: {', '.join(stdlib_names())}"))
+                                   f"standard library files: {', '.join(stdlib_names(library))}"))
         return {}
     key = str(path.resolve())
     if key in seen:
@@ -92,20 +96,20 @@ def _import(item: n.Import, problems: list[Diagnostic], seen: set[str]) -> dict[
         if not isinstance(other, (n.Template, n.Import)):
             problems.append(Diagnostic("E104", "an imported file may hold only templates and "
                                        "imports", other.span, f"imported by {item.span.file.name}"))
-    return _collect_templates(imported, problems, seen)
+    return _collect_templates(imported, problems, seen, library)
 
 
-def resolve_import(name: str, importer: str) -> Path | None:
-    """A stdlib name (``pricing``) or a path relative to the importing file."""
+def resolve_import(name: str, importer: str, library: Path | None = None) -> Path | None:
+    """A stdlib name (``pricing``, in ``library``) or a path relative to the importing file."""
     if "/" not in name and not name.endswith(".rule"):
-        candidate = stdlib_dir() / f"{name}.rule"
+        candidate = (library or stdlib_dir()) / f"{name}.rule"
         return candidate if candidate.exists() else None
     candidate = Path(importer).parent / name
     return candidate if candidate.exists() else None
 
 
-def stdlib_names() -> list[str]:
-    return sorted(p.stem for p in stdlib_dir().glob("*.rule"))
+def stdlib_names(library: Path | None = None) -> list[str]:
+    return sorted(p.stem for p in (library or stdlib_dir()).glob("*.rule"))
 
 
 def _apply(use: n.Use, template: n.Template, problems: list[Diagnostic]) -> list[n.Item]:

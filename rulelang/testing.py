@@ -7,6 +7,7 @@ value, false, "", 0; optional fields missing), take the `given` values, and the
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -63,6 +64,10 @@ def run_test(compiled: CompiledPolicy, test: ir.TestCase) -> TestResult:
         decision = compiled.decide(facts, explain=True, replace_models=replaced)
     except FactError as exc:
         return TestResult(test.name, test.span.line, (str(exc),), None)
+    if decision.error is not None:  # whatever it expects, a decision that failed fails
+        where = f" in {decision.error['rule']}" if decision.error.get("rule") else ""
+        failed = f"the decision failed{where}: {decision.error['message']}"
+        return TestResult(test.name, test.span.line, (failed,), decision)
     failures = [f for e in test.expects if (f := check_expect(e, decision, facts, compiled))]
     return TestResult(test.name, test.span.line, tuple(failures), decision)
 
@@ -87,8 +92,6 @@ def check_expect(expect: ir.ExpectCond | ir.ExpectFired, decision: Decision,
         verb = "not to fire" if expect.negate else "to fire"
         fired = ", ".join(decision.fired) or "nothing"
         return f"line {expect.span.line}: expected {', '.join(wrong)} {verb}; fired: {fired}"
-    if decision.error is not None:
-        return f"line {expect.span.line}: the decision failed: {decision.error['message']}"
     state = decision_state(compiled, decision, facts)
     if evaluate(expect.cond, state) is True:
         return ""
@@ -128,16 +131,32 @@ def show(value: Any) -> str:
 # ---- the report `rulelang test` prints ------------------------------------------------------
 
 
-def report_files(files: list[Any], models: Any, verbose: bool, read: Any) -> int:
-    """Run every file's tests; print a report; 0 when all pass, 1 otherwise."""
+def report_files(files: list[Any], models: Any, verbose: bool, read: Any, *,
+                 seed: int | None = None, examples: int = 300,
+                 deadline_ms: float | None = None, coverage: bool = False,
+                 coverage_json: Any = None) -> int:
+    """Run every file's tests; print a report; 0 when all pass, 1 otherwise.
+
+    With ``coverage``, a table of what the tests made each rule and constraint do
+    follows the report (``rulelang.coverage``); ``coverage_json`` also writes it.
+
+    Invariants get ``examples`` generated inputs each, from ``seed`` (a random one
+    when None: runs differ, and the printed seed reproduces any of them).
+    """
     from rulelang.program import CompiledPolicy, compile_file, load_models_yaml
 
+    seed = secrets.randbelow(1_000_000) if seed is None else seed
     passed = failed = 0
+    covered: list[Any] = []
     for path in files:
         policy = compile_file(read(path))
         bound = load_models_yaml(models, policy) if models else {}
         compiled = CompiledPolicy(policy, bound, allow_unbound=True)
         results = run_tests(compiled)
+        if coverage:
+            from rulelang.coverage import coverage_of
+
+            covered.append(coverage_of(str(path), policy, results))
         print(f"{path}: {len(results)} tests, {len(policy.invariants)} invariants")
         for result in results:
             if result.passed:
@@ -149,13 +168,20 @@ def report_files(files: list[Any], models: Any, verbose: bool, read: Any) -> int
             print(render_failure(result))
         from rulelang.invariants import check_invariants
 
-        for inv in check_invariants(compiled):  # LANGUAGE.md: `rulelang test` checks them too
+        # LANGUAGE.md: `rulelang test` checks the invariants too
+        for inv in check_invariants(compiled, examples=examples, seed_value=seed,
+                                    deadline_ms=deadline_ms):
             passed, failed = (passed + 1, failed) if inv.passed else (passed, failed + 1)
             if not inv.passed:
                 print(render_counterexample(inv))
             elif verbose:
                 print(f"  PASS  invariant {inv.name}")
+    print(f"invariants: seed {seed}, {examples} examples each (rerun with --seed {seed})")
     print(f"{passed} passed, {failed} failed")
+    if coverage:
+        from rulelang.coverage import report
+
+        report(covered, coverage_json)
     return 1 if failed else 0
 
 
