@@ -277,23 +277,26 @@ def score(outcomes: Sequence[Outcome]) -> float:
 
 
 def report(outcomes: Sequence[Outcome], seconds: float) -> str:
-    lines = ["| operator | killed | survived | invalid | equivalent | score |",
+    lines = ["| mutants | killed | survived | invalid | equivalent | score |",
              "|---|---:|---:|---:|---:|---:|"]
-    for op in OPERATORS:
-        mine = [o for o in outcomes if o.mutant.operator == op]
-        counts = Counter(o.status for o in mine)
-        lines.append(f"| {op} | {counts['killed']} | {counts['survived']} | "
-                     f"{counts['invalid']} | {counts['equivalent']} | {score(mine):.1%} |")
-    counts = Counter(o.status for o in outcomes)
-    lines.append(f"| **total** | {counts['killed']} | {counts['survived']} | "
-                 f"{counts['invalid']} | {counts['equivalent']} | **{score(outcomes):.1%}** |")
+    files = sorted({o.mutant.file for o in outcomes})
+    groups = [(op, [o for o in outcomes if o.mutant.operator == op]) for op in OPERATORS]
+    groups += [(f, [o for o in outcomes if o.mutant.file == f]) for f in files]
+    lines += [_row(name, mine) for name, mine in groups]
+    lines.append(_row("**total**", outcomes))
     by_invariant = sum(1 for o in outcomes if o.status == "killed" and "invariant" in o.by)
-    lines.append(f"\n{len(outcomes)} mutants in {seconds:.1f} s; {by_invariant} of the killed "
-                 "were caught by an invariant (every test passed)")
+    lines.append(f"\n{len(outcomes)} mutants in {seconds:.1f} s; {by_invariant} killed by an "
+                 "invariant (after every test passed)")
     for status in ("survived", "equivalent", "invalid"):
         lines += [f"{status}: {o.mutant.file} {o.mutant.description}"
                   + (f" ({o.by})" if o.by else "") for o in outcomes if o.status == status]
     return "\n".join(lines)
+
+
+def _row(name: str, outcomes: Sequence[Outcome]) -> str:
+    counts = Counter(o.status for o in outcomes)
+    return (f"| {name} | {counts['killed']} | {counts['survived']} | {counts['invalid']} | "
+            f"{counts['equivalent']} | {score(outcomes):.1%} |")
 
 
 def select(args: argparse.Namespace, library: Path) -> list[Mutant]:

@@ -22,9 +22,11 @@ optional field), and only exact regions are relied on to say that a rule fires.
   between reading it. The action, review role and outputs are then those the
   rule would give; it only adds its reason to `reasons`.
 - W403 write conflict: two rules with exact, overlapping regions (an example
-  input is shown) both set one output to values written differently, or one
-  sets it and the other boosts it, or they name different review roles: the
-  result depends on their order. Two boosts commute and are not reported.
+  input is shown) where the later one overwrites an output (sets it to a value
+  that does not read it) that the earlier one also wrote, differently, so the
+  earlier write is lost; or the two name different review roles. A later rule
+  adjusting what an earlier one set (a boost, `d = d + 5`) is the sequential
+  design at work and is not reported.
 """
 
 from __future__ import annotations
@@ -620,18 +622,27 @@ def _written(rule: ir.Rule) -> set[str]:
 
 
 def _output_conflict(a: ir.Rule, b: ir.Rule, output: str) -> tuple[str, str]:
-    sets_a, sets_b = _sets(a, output), _sets(b, output)
-    if sets_a and sets_b and {shape(v) for v in sets_a} != {shape(v) for v in sets_b}:
-        return (f"rules {_both(a, b)} both set `{output}` to different values",
-                f"`{b.name}` runs later, so its value wins; make the conditions exclusive, "
-                "or merge the two rules")
-    if bool(sets_a) != bool(sets_b):
-        setter, booster = (a, b) if sets_a else (b, a)
-        return (f"rules {_both(a, b)} write `{output}`: `{setter.name}` sets it and "
-                f"`{booster.name}` boosts it",
-                f"the result depends on their order (`{a.name}` runs first); make the "
-                "conditions exclusive, or fold the boost into the value")
-    return "", ""
+    """Where both fire, the later rule ``b`` overwrites ``output`` (sets it without reading
+    it), so whatever ``a`` wrote is lost. Adjusting a value an earlier rule set (a boost,
+    `d = d + 5`) is the sequential design at work, not a conflict."""
+    over_b = _overwrites(b, output)
+    if not over_b:
+        return "", ""
+    over_a = _overwrites(a, output)
+    if over_a and {shape(v) for v in over_a} == {shape(v) for v in over_b}:
+        return "", ""
+    help_ = (f"`{b.name}` runs later, so its value wins; make the conditions exclusive, "
+             "or merge the two rules")
+    if over_a:
+        return f"rules {_both(a, b)} both set `{output}` to different values", help_
+    return (f"rules {_both(a, b)} write `{output}`: `{b.name}` sets it, discarding what "
+            f"`{a.name}` did to it", help_)
+
+
+def _overwrites(rule: ir.Rule, output: str) -> list[ir.Expr]:
+    """The values ``rule`` sets ``output`` to, when none of them reads it."""
+    values = _sets(rule, output)
+    return [] if any(reads_output(v, output) for v in values) else values
 
 
 def _both(a: ir.Rule, b: ir.Rule) -> str:

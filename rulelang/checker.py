@@ -258,7 +258,8 @@ class Checker:
         if not t.assignable(result, lit_type):
             self.error("E207", f"fallback {lit.value!r} is not a {decl.result}", lit.span)
             return None
-        if decl.result == "score" and not 0 <= lit.value <= 1:
+        value = lit.value
+        if decl.result == "score" and isinstance(value, (int, Decimal)) and not 0 <= value <= 1:
             self.error("E207", f"fallback {lit.value} is not a score", lit.span,
                        "a score lies between 0 and 1")
             return None

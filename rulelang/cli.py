@@ -6,6 +6,7 @@ Exit status: 0 success, 1 a check, test or record failed, 2 bad usage.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -166,9 +167,17 @@ def _print_warnings(policy: Any) -> str:
     return f", {len(found)} warning{'s' * (len(found) != 1)}" if found else ""
 
 
+def _hypothesis_cache() -> None:
+    """Hypothesis keeps a cache in ./.hypothesis unless told otherwise: a policy check
+    run from any directory should not leave one there, so it goes to the user's cache."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(base / "rulelang" / "hypothesis"))
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     from rulelang.testing import report_files
 
+    _hypothesis_cache()
     if args.examples < 1 or (args.deadline is not None and args.deadline <= 0):
         raise UsageError("--examples and --deadline take a positive number")
     return report_files(args.files, args.models, args.verbose, _read, seed=args.seed,
@@ -222,6 +231,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     from rulelang.cli_diff import run_diff
 
+    _hypothesis_cache()
     return run_diff(args, _read)
 
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
+from hypothesis.errors import DeadlineExceeded, Flaky
 
 from rulelang import ir
 from rulelang.decision import Decision
@@ -34,7 +35,6 @@ from rulelang.program import CompiledPolicy
 from rulelang.testing import decision_state, default_facts, show
 
 Example = tuple[dict[str, dict[str, Any]], dict[str, Any]]
-Found = tuple[Example, Decision]
 
 DEFAULT_EXAMPLES = 300
 # Text a `.rule` string can hold (no line breaks), so a counterexample pastes.
@@ -49,10 +49,20 @@ class InvariantResult:
     counterexample: str = ""  # the `given ... with ...` line, empty when it held
     decision: Decision | None = None
     seed: int = 0
+    reason: str = ""  # set when the example failed otherwise: over the deadline
 
     @property
     def passed(self) -> bool:
         return not self.counterexample
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """An example that was tried, with its decision (and why it failed, if not the invariant)."""
+
+    example: Example
+    decision: Decision
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,20 +95,19 @@ def check_invariant(compiled: CompiledPolicy, invariant: ir.Invariant, *,
     found = search(compiled, invariant, examples_strategy(policy, aim=aim), how)
     if found is None:
         return InvariantResult(invariant.name, invariant.span.line, examples, seed=seed_value)
-    if any(answer is not None for answer in found[0][1].values()):
+    if not found.reason and any(a is not None for a in found.example[1].values()):
         quiet = examples_strategy(policy, no_answers=True, aim=aim)
         found = search(compiled, invariant, quiet, how) or found
-    (example, decision) = found
-    line = given_line(policy, example, decision)
-    return InvariantResult(invariant.name, invariant.span.line, examples, line, decision,
-                           seed_value)
+    line = given_line(policy, found.example, found.decision)
+    return InvariantResult(invariant.name, invariant.span.line, examples, line, found.decision,
+                           seed_value, found.reason)
 
 
 def search(compiled: CompiledPolicy, invariant: ir.Invariant,
            strategy: st.SearchStrategy[Example], how: Search) -> Found | None:
-    """The shrunk example that breaks ``invariant`` (with its decision), or None."""
-    failures: list[Found] = []
-    holds = _property(compiled, invariant, failures)
+    """The shrunk example that breaks ``invariant`` (or runs over the deadline), or None."""
+    last: list[Found] = []  # the example tried last (Hypothesis replays the shrunk one last)
+    holds = _property(compiled, invariant, last)
     run = settings(max_examples=how.examples, deadline=how.deadline_ms, database=None,
                    derandomize=False, phases=(Phase.explicit, Phase.generate, Phase.shrink),
                    suppress_health_check=list(HealthCheck), report_multiple_bugs=False
@@ -106,18 +115,21 @@ def search(compiled: CompiledPolicy, invariant: ir.Invariant,
     try:
         run()
     except AssertionError:
-        return failures[-1]  # Hypothesis replays the shrunk example last
+        return last[0]
+    except (DeadlineExceeded, Flaky):  # Flaky: over the deadline once, not when replayed
+        return replace(last[0], reason=f"an example took longer than the deadline "
+                                         f"({how.deadline_ms:g} ms)")
     return None
 
 
 def _property(compiled: CompiledPolicy, invariant: ir.Invariant,
-              failures: list[Found]) -> Callable[[Example], None]:
+              last: list[Found]) -> Callable[[Example], None]:
     def holds(example: Example) -> None:
         facts, answers = example
         decision = compiled.decide(facts, explain=True, replace_models=answers)
+        last[:] = [Found(example, decision)]
         state = decision_state(compiled, decision, facts)
         if decision.error is not None or evaluate(invariant.cond, state) is not True:
-            failures.append((example, decision))
             raise AssertionError(invariant.name)
 
     return holds
@@ -149,8 +161,10 @@ def facts_strategy(block: ir.Facts, bounds: dict[tuple[str, str], set[Any]]
 
 def field_strategy(info: ir.FieldInfo, near: set[Any]) -> st.SearchStrategy[Any]:
     kind = info.type.kind
-    if info.type.enum:
-        return st.sampled_from(info.type.enum)
+    if info.type.enum:  # the values the policy compares with, as often as all the others
+        compared = [v for v in info.type.enum if v in near]
+        values = st.sampled_from(info.type.enum)
+        return values | st.sampled_from(compared) if compared else values
     if kind == "bool":
         return st.booleans()
     if kind == "text":

@@ -212,8 +212,10 @@ def trace_lines(decision: Decision) -> list[str]:
 
 def render_counterexample(result: Any) -> str:
     """An invariant's shrunk counterexample, pasteable into a `test` block, and its trace."""
+    reason = getattr(result, "reason", "")  # a deadline: the invariant may hold there
     lines = [f"  FAIL  invariant \"{result.name}\" (line {result.line})",
-             f"    counterexample (seed {result.seed}, {result.examples} examples):",
+             f"    {'slow example' if reason else 'counterexample'} (seed {result.seed}, "
+             f"{result.examples} examples){': ' + reason if reason else ''}:",
              f"      {result.counterexample}"]
     if result.decision is not None:
         lines.append("    trace:")

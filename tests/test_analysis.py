@@ -177,10 +177,11 @@ def test_two_values_for_one_output_on_overlapping_conditions() -> None:
     assert "`b` runs later, so its value wins" in w.help
 
 
-def test_a_value_and_a_boost_of_it_conflict() -> None:
-    [w] = warnings('rule a\n  when item.vip\n  then out = 5\nend\n'
-                   'rule b\n  when item.category == "shoes"\n  then boost out by 10%\nend\n')
-    assert w.code == "W403" and "write `out`: `a` sets it and `b` boosts it" in w.message
+def test_a_later_value_discarding_a_boost_conflicts() -> None:
+    [w] = warnings('rule a\n  when item.vip\n  then boost out by 10%\nend\n'
+                   'rule b\n  when item.category == "shoes"\n  then out = 5\nend\n')
+    assert w.code == "W403"
+    assert "write `out`: `b` sets it, discarding what `a` did to it" in w.message
     assert "item.category = \"shoes\", item.vip = true" in w.message
 
 
@@ -194,6 +195,11 @@ def test_two_review_roles_conflict() -> None:
     # exclusive conditions
     'rule a\n  when item.stock < 5\n  then out = 5\nend\n'
     'rule b\n  when item.stock >= 5\n  then out = 6\nend\n',
+    # a later rule adjusting what an earlier one set: the sequential design at work
+    'rule a\n  when item.vip\n  then out = 5\nend\n'
+    'rule b\n  when item.category == "shoes"\n  then boost out by 10%\nend\n',
+    'rule a\n  when item.vip\n  then out = out + 5\nend\n'
+    'rule b\n  when item.stock > 3\n  then out = out + 5\nend\n',
     # boosts commute
     'rule a\n  when item.vip\n  then boost rank by 10%\nend\n'
     'rule b\n  when item.stock > 3\n  then boost rank by 5%\nend\n',
@@ -272,7 +278,7 @@ def check_conflict_example(source: str, w: Diagnostic) -> None:
     assert result.passed, (w.render(), result.failures)
 
 
-@settings(max_examples=150, deadline=None,
+@settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(generated=policies(), data=st.data())
 def test_every_warning_is_true(generated: Any, data: st.DataObject) -> None:

@@ -174,4 +174,4 @@ end
 """
     [result] = run_tests(rulelang.load_source(text, name="z.rule"))
     assert not result.passed
-    assert len(result.failures) == 1 and result.failures[0] == "the decision failed in share: division by zero"
+    assert result.failures == ("the decision failed in share: division by zero",)
