@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import linecache
 import os
+import threading
 import time
 import traceback
 from collections import defaultdict
@@ -127,7 +128,9 @@ class CompiledPolicy:
         self._executor = ThreadPoolExecutor(8, thread_name_prefix=f"rulelang-{policy.name}") \
             if any(m.timeout_ms for m in policy.models) else None
         self.models = self._bind(models, allow_unbound)
-        self._decide, self._explain = self._compile()
+        self._lock = threading.Lock()
+        self._explain_fn: Any = None
+        self._decide = self._compile("decide")
         self._nonce = itertools.count(int.from_bytes(os.urandom(9), "big") << 8)
 
     @property
@@ -165,20 +168,32 @@ class CompiledPolicy:
         return tuple(BoundModel(m, as_model(models.get(m.name, Unbound())), facts, self._executor)
                      for m in self.policy.models)
 
-    def _compile(self) -> tuple[Any, Any]:
+    def _compile(self, name: str) -> Any:
+        """Compile one generated function: ``decide`` at load, ``explain`` on first use
+        (it is three times the code, and many callers never explain)."""
         gen = self.generated
-        # Named by the generated text itself: two policies with one .rule text can still
-        # differ (a template imported from beside each), and linecache must show each its own.
-        digest = hashlib.sha256(gen.source.encode()).hexdigest()[:12]
-        filename = f"<rulelang {self.policy.name} {digest}>"
-        linecache.cache[filename] = (len(gen.source), None, gen.source.splitlines(True), filename)
+        linecache.cache[self._filename] = (len(gen.source), None, gen.source.splitlines(True),
+                                           self._filename)
         namespace: dict[str, Any] = {"__builtins__": {"float": float, "abs": abs, "min": min,
                                                       "max": max}}
-        exec(compile(gen.source, filename, "exec"), namespace)
+        exec(compile(gen.only(name), self._filename, "exec"), namespace)
         # tnew builds a Firing without the NamedTuple's Python-level __new__.
         helpers = (div, round_half_up, to_money, Firing, tuple.__new__, NO_CHANGES)
-        decide, explain = namespace["bind"](*gen.constants, *helpers)
-        return decide, explain
+        return namespace["bind"](*gen.constants, *helpers)
+
+    @property
+    def _filename(self) -> str:
+        # Named by the generated text itself: two policies with one .rule text can still
+        # differ (a template imported from beside each), and linecache must show each its own.
+        digest = hashlib.sha256(self.generated.source.encode()).hexdigest()[:12]
+        return f"<rulelang {self.policy.name} {digest}>"
+
+    def _explain(self) -> Any:
+        if self._explain_fn is None:
+            with self._lock:  # decide is thread-safe: compile once even when raced
+                if self._explain_fn is None:
+                    self._explain_fn = self._compile("explain")
+        return self._explain_fn
 
     # ---- deciding ----------------------------------------------------------------------
     def decide(self, facts: Any, *, explain: bool = False, validate: bool = True,
@@ -202,7 +217,7 @@ class CompiledPolicy:
         return {index[name]: value for name, value in replace_models.items()}
 
     def _run(self, facts: dict[str, Any], frame: Frame | None, explain: bool) -> Decision:
-        fn = self._explain if explain else self._decide
+        fn = self._explain() if explain else self._decide
         try:
             outputs, action, reasons, review_by, fired, trace = fn(facts, frame)
         except (EvaluationError, ArithmeticError) as exc:

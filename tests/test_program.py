@@ -13,6 +13,7 @@ import json
 import linecache
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,20 @@ def test_an_evaluation_error_blocks_and_names_its_rule() -> None:
                               "rule": "per_unit"}
     assert decision.reasons == ("evaluation error in per_unit: division by zero",)
     assert policy.decide(facts(stock=4)).outputs["out"] == Decimal(25)
+    explained = policy.decide(facts(stock=0), explain=True)  # the other function, same map
+    assert explained.error == decision.error
+
+
+def test_the_explain_path_is_compiled_once_on_first_use() -> None:
+    # Compiling the explain function costs three times the fast one: loading skips it.
+    policy = load("rule r\n  when item.vip\n  then rank = 2.0\nend\n")
+    assert policy._explain_fn is None
+    with ThreadPoolExecutor(4) as pool:
+        first = list(pool.map(lambda _: policy._explain(), range(8)))
+    assert all(fn is first[0] for fn in first)
+    decision = policy.decide(facts(vip=True), explain=True)
+    assert decision.trace[0].changes == {"rank": [1.0, 2.0]}
+    assert linecache.getlines(code_filename(policy)) == policy.source.splitlines(True)
 
 
 # ---- evaluation order ---------------------------------------------------------------------
