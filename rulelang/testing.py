@@ -118,6 +118,9 @@ def read_values(expr: Any, state: State) -> list[tuple[str, Any]]:
 
 
 def show(value: Any) -> str:
+    """A value as the language writes it (a model with no answer is `unknown`)."""
+    if value is None:
+        return "unknown"
     if isinstance(value, str):
         return f'"{value}"'
     if isinstance(value, bool):
