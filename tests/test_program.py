@@ -694,3 +694,18 @@ def test_to_dict_keeps_money_exact(retail: rulelang.CompiledPolicy) -> None:
 def test_decision_ids_are_unique(retail: rulelang.CompiledPolicy) -> None:
     ids = {retail.decide(retail_facts()).id for _ in range(200)}
     assert len(ids) == 200
+
+
+def test_loading_leaves_the_garbage_collector_as_it_was() -> None:
+    import gc
+
+    body = "rule r\n  when item.vip\n  then rank = 2.0\nend\n"
+    assert gc.isenabled()
+    load(body)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load(body)
+        assert not gc.isenabled()  # the caller's choice is kept
+    finally:
+        gc.enable()
