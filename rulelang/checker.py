@@ -21,6 +21,10 @@ from rulelang.templates import Expanded
 
 ERROR = t.Type("error")
 BUILTINS = ("abs", "max", "min", "money", "number", "round")
+# Words that the grammar reads as the language's own wherever they stand bare (in a
+# condition or an action), so an output, facts block or model so named is unusable.
+# tests/test_checker.py derives this set from the grammar and checks it.
+RESERVED = frozenset({"allow", "block", "boost", "end", "false", "if", "not", "review", "true"})
 ACTION_LEVEL = {"allow": 0, "review": 1, "block": 2}
 COMPARE_OPS = ("==", "!=", "<", "<=", ">", ">=")
 
@@ -146,7 +150,15 @@ class Checker:
                 seen[item.name] = getattr(item, "name_span", item.span)
 
     # ---- facts and models -----------------------------------------------------------
+    def reserved(self, name: str, what: str, span: Span) -> None:
+        """A name the grammar reads as a word of the language wherever it is used bare."""
+        if name in RESERVED:
+            suffix = {"an output": "out", "a facts block": "facts", "a model": "model"}[what]
+            self.error("E210", f"`{name}` is a word of the language and cannot name {what}",
+                       span, f"rename it, for example `{name}_{suffix}`")
+
     def facts_block(self, block: n.FactsBlock) -> None:
+        self.reserved(block.name, "a facts block", block.span)
         if block.name in self.facts or block.name in ("action", "review_by", "reasons"):
             self.error("E202", f"duplicate facts name `{block.name}`", block.span)
             return
@@ -200,6 +212,7 @@ class Checker:
         return low, high
 
     def model_decl(self, decl: n.ModelDecl) -> None:
+        self.reserved(decl.name, "a model", decl.span)
         if decl.name in self.models or decl.name in BUILTINS:
             self.error("E202", f"duplicate model name `{decl.name}`", decl.span)
             return
@@ -285,6 +298,7 @@ class Checker:
 
     # ---- outputs, rules, constraints ----------------------------------------------------
     def output_decl(self, decl: n.OutputDecl) -> None:
+        self.reserved(decl.name, "an output", decl.span)
         if decl.name in self.outputs or decl.name in ("action", "reasons", "review_by"):
             self.error(
                 "E202",

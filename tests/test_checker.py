@@ -398,3 +398,39 @@ def test_a_policy_that_checks_decides_without_type_errors(generated: Any,
         if decision.error is not None:
             assert decision.error["type"] == "evaluation", decision.error
             assert decision.action == "block"
+
+
+def _grammar_words() -> list[str]:
+    from rulelang.parser import _lark
+
+    return sorted({t.pattern.value for t in _lark().terminals
+                   if t.pattern.type == "str" and t.pattern.value.isidentifier()})
+
+
+def _usable_as_output(word: str) -> bool:
+    body = (f"facts item\n  x: number\nend\n\ndecision\n  {word}: number = 1.0\nend\n\n"
+            f"rule a\n  when {word} > 1 and item.x > 0\n  then {word} = {word} + 1.0\nend\n")
+    try:
+        rulelang.load_source('policy p\n  version "1"\nend\n\n' + body)
+    except RuleError:
+        return False
+    return True
+
+
+def test_the_reserved_words_are_exactly_those_the_grammar_cannot_read_as_names() -> None:
+    from rulelang.checker import RESERVED
+
+    unusable = {w for w in _grammar_words() if not _usable_as_output(w)}
+    assert unusable == RESERVED
+
+
+def test_a_reserved_word_cannot_name_an_output_a_facts_block_or_a_model() -> None:
+    text = ('policy p\n  version "1"\nend\n\nfacts block\n  x: number\nend\n\n'
+            "model review(block) -> number\n  fallback 0\nend\n\n"
+            "decision\n  boost: number = 1.0\nend\n")
+    report = str(error_of(text))
+    assert sorted(codes(report)) == ["E208", "E210", "E210", "E210"]  # E208: `review` unused
+    renames = [h for h in helps(report) if h.startswith("rename it")]
+    assert renames == ["rename it, for example `block_facts`",
+                       "rename it, for example `review_model`",
+                       "rename it, for example `boost_out`"]
