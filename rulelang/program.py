@@ -146,6 +146,10 @@ class CompiledPolicy:
         self._executor = ThreadPoolExecutor(8, thread_name_prefix=f"rulelang-{policy.name}") \
             if any(m.timeout_ms for m in policy.models) else None
         self.models = self._bind(models, allow_unbound)
+        # Named by the generated text itself: two policies with one .rule text can still
+        # differ (a template imported from beside each), and linecache must show each its own.
+        digest = hashlib.sha256(self.generated.source.encode()).hexdigest()[:12]
+        self._filename = f"<rulelang {policy.name} {digest}>"
         self._lock = threading.Lock()
         self._explain_fn: Any = None
         with gc_paused():
@@ -199,13 +203,6 @@ class CompiledPolicy:
         # tnew builds a Firing without the NamedTuple's Python-level __new__.
         helpers = (div, round_half_up, to_money, Firing, tuple.__new__, NO_CHANGES)
         return namespace["bind"](*gen.constants, *helpers)
-
-    @property
-    def _filename(self) -> str:
-        # Named by the generated text itself: two policies with one .rule text can still
-        # differ (a template imported from beside each), and linecache must show each its own.
-        digest = hashlib.sha256(self.generated.source.encode()).hexdigest()[:12]
-        return f"<rulelang {self.policy.name} {digest}>"
 
     def _explain(self) -> Any:
         if self._explain_fn is None:
