@@ -121,6 +121,8 @@ def _add_review(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
     approve = commands.add_parser("approve", parents=[log, person], help="agree with the policy")
     approve.add_argument("id")
     approve.add_argument("--note", default="")
+    approve.add_argument("--audit", action="store_true",
+                         help="also a decision no rule sent to review (an audit sample)")
     approve.set_defaults(handler=_handler(_review_approve))
     override = commands.add_parser(
         "override", parents=[log, person], help="change one output within the policy's rights"
@@ -198,7 +200,7 @@ def _review_show(args: argparse.Namespace, log: DecisionLog) -> int:
 
 
 def _review_approve(args: argparse.Namespace, log: DecisionLog) -> int:
-    event = ReviewDesk(log).approve(args.id, args.person, args.role, args.note)
+    event = ReviewDesk(log).approve(args.id, args.person, args.role, args.note, audit=args.audit)
     print(f"approved decision {event.decision_id} as {event.person} ({event.role})")
     return 0
 

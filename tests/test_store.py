@@ -484,6 +484,23 @@ def test_approval_rules(log: DecisionLog) -> None:
     assert desk.show("d0").status == "approved"
 
 
+def test_an_audit_approves_a_decision_no_rule_routed(log: DecisionLog, tmp_path: Path) -> None:
+    # A random audit sample is what lets retraining correct for routed-only labels.
+    desk, _ = desk_with_items(log)
+    with pytest.raises(ReviewError, match="approve it as an audit"):
+        desk.approve("d3", "dana", "auditor")
+    event = desk.approve("d3", "dana", "auditor", "random sample", audit=True)
+    assert (event.kind, event.role) == ("approved", "auditor")
+    with pytest.raises(ReviewError, match="queued for pricing_manager"):
+        desk.approve("d1", "dana", "auditor", audit=True)  # a queue keeps its role
+    out = tmp_path / "labels.csv"
+    assert export_labels(log, out) == 1
+    [row] = csv.DictReader(out.open())
+    assert (row["decision_id"], row["routed_to_review"], row["outcome"]) == ("d3", "false",
+                                                                            "approved")
+    assert verify(log).ok
+
+
 def test_an_accepted_override_sits_beside_the_decision(log: DecisionLog) -> None:
     desk, policy = desk_with_items(log)
     done = desk.override("d1", "price", "100", "carol", "pricing_manager", "match competitor")
@@ -755,6 +772,12 @@ def test_cli_review_workflow(cli_log: str, capsys: pytest.CaptureFixture[str]) -
     assert [i["status"] for i in json.loads(out)] == ["approved", "overridden", "open"]
     code, out, _ = cli(capsys, "review", "show", "d1", "--json", "--log", cli_log)
     assert json.loads(out)["history"][0]["new"] == 105.5
+    code, _, err = cli(capsys, "review", "approve", "d3", "--as", "dana", "--role", "auditor",
+                       "--log", cli_log)  # fmt: skip
+    assert code == 1 and "approve it as an audit" in err
+    code, out, _ = cli(capsys, "review", "approve", "d3", "--audit", "--as", "dana", "--role",
+                       "auditor", "--log", cli_log)  # fmt: skip
+    assert code == 0 and "approved decision d3 as dana (auditor)" in out
 
 
 def test_cli_errors_are_one_line_with_the_right_status(

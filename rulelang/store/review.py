@@ -127,12 +127,17 @@ class ReviewDesk:
         decision = self.log.require(decision_id)
         return CaseFile(decision, tuple(self.log.reviews(decision_id)))
 
-    def approve(self, decision_id: str, person: str, role: str, note: str = "") -> ReviewEvent:
-        """Agree with the policy's decision; closes the review item."""
+    def approve(self, decision_id: str, person: str, role: str, note: str = "", *,
+                audit: bool = False) -> ReviewEvent:
+        """Agree with the policy's decision; closes the review item.
+
+        ``audit`` also accepts a decision no rule sent to review: a person checking a
+        random sample, so that the labels are not only of the cases rules routed.
+        """
         _need(person=person, role=role)
 
         def guard(decision: LoggedDecision, events: list[ReviewEvent]) -> None:
-            _check_approvable(decision, events, role)
+            _check_approvable(decision, events, role, audit)
 
         event = NewReview(decision_id, "approved", person, role, note=note)
         return self.log.add_review(event, guard)
@@ -188,12 +193,15 @@ class ReviewDesk:
         return policy
 
 
-def _check_approvable(decision: LoggedDecision, events: list[ReviewEvent], role: str) -> None:
+def _check_approvable(decision: LoggedDecision, events: list[ReviewEvent], role: str,
+                      audit: bool) -> None:
     did = decision.decision_id
-    if decision.action != "review":
+    routed = decision.action == "review"
+    if not routed and not audit:
         raise ReviewError(
             f"decision {did} was not routed to review (its action is "
-            f"{decision.action}); there is nothing to approve"
+            f"{decision.action}); there is nothing to approve (approve it as an audit "
+            "to record a check of a decision no rule routed)"
         )
     closing = next((e for e in events if e.closes), None)
     if closing is not None:
@@ -201,7 +209,7 @@ def _check_approvable(decision: LoggedDecision, events: list[ReviewEvent], role:
             f"decision {did} is already {closing.kind} by {closing.person} "
             f"({closing.role}) at {closing.at}"
         )
-    if decision.review_by and role != decision.review_by:
+    if routed and decision.review_by and role != decision.review_by:
         raise ReviewError(f"decision {did} is queued for {decision.review_by}, not for {role}")
 
 
