@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ EXAMPLES = REPO / "examples"
 RETAIL = EXAMPLES / "retail" / "policy.rule"
 GOLDEN = TESTS / "golden"
 UPDATE_GOLDENS = os.environ.get("RULELANG_UPDATE_GOLDENS") == "1"
+# The decision-log tests run against this PostgreSQL server too, when one answers.
+PG_URL = os.environ.get("RULELANG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 # A small policy head most tests build on: one facts block of every field kind.
 HEAD = """\
@@ -146,3 +149,32 @@ def exact(value: Any) -> Any:
 # `pytest --hypothesis-profile=debug`: replay and generate without shrinking, one bug.
 settings.register_profile("debug", phases=[Phase.explicit, Phase.reuse, Phase.generate],
                           report_multiple_bugs=False, print_blob=True)
+
+
+@pytest.fixture(scope="session")
+def pg_down() -> str | None:
+    """None when the PostgreSQL server answers, else why not."""
+    try:
+        import psycopg
+
+        psycopg.connect(PG_URL, connect_timeout=3).close()
+    except Exception as exc:
+        return f"no PostgreSQL server at {PG_URL} ({exc}); set RULELANG_TEST_PG_URL"
+    return None
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh decision log: a SQLite file, then a PostgreSQL schema dropped afterwards."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "log.sqlite")
+        return
+    reason = request.getfixturevalue("pg_down")
+    if reason:
+        pytest.skip(reason)
+    schema = f"rl_test_{uuid.uuid4().hex[:12]}"
+    yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}schema={schema}"
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -46,7 +44,6 @@ from rulelang.store.report import direction, report
 from rulelang.store.review import ReviewDesk
 from rulelang.store.schema import DECISIONS
 
-PG_URL = os.environ.get("RULELANG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 HASH = "sha256:" + "ab" * 32
 SOURCE = 'policy retail_pricing\n  version "2026.11.1"\nend\n'
 
@@ -116,34 +113,6 @@ class FakePolicy:
 
 
 # -- fixtures ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def pg_down() -> str | None:
-    """None when the PostgreSQL server answers, else why not."""
-    try:
-        import psycopg
-
-        psycopg.connect(PG_URL, connect_timeout=3).close()
-    except Exception as exc:
-        return f"no PostgreSQL server at {PG_URL} ({exc}); set RULELANG_TEST_PG_URL"
-    return None
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield str(tmp_path / "log.sqlite")
-        return
-    reason = request.getfixturevalue("pg_down")
-    if reason:
-        pytest.skip(reason)
-    schema = f"rl_test_{uuid.uuid4().hex[:12]}"
-    yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}schema={schema}"
-    import psycopg
-
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
@@ -23,7 +22,6 @@ import pytest
 
 from rulelang.store import DecisionLog, open_log, verify
 
-PG_URL = os.environ.get("RULELANG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parent.parent
 
 WRITER = r"""
@@ -56,31 +54,10 @@ with open_log(url) as log:
 """
 
 
-@pytest.fixture(scope="module")
-def pg_down() -> str | None:
-    try:
-        import psycopg
-
-        psycopg.connect(PG_URL, connect_timeout=3).close()
-    except Exception as exc:
-        return f"no PostgreSQL server at {PG_URL} ({exc}); set RULELANG_TEST_PG_URL"
-    return None
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield str(tmp_path / "log.sqlite")
-        return
-    reason = request.getfixturevalue("pg_down")
-    if reason:
-        pytest.skip(reason)
-    schema = f"rl_crash_{uuid.uuid4().hex[:12]}"
-    yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}schema={schema}"
-    import psycopg
-
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+@pytest.fixture
+def url(log_url: str) -> str:
+    """A fresh log, SQLite and PostgreSQL (``conftest.log_url``)."""
+    return log_url
 
 
 def spawn(url: str, run_id: str, count: int, batch: int) -> subprocess.Popen[str]:
