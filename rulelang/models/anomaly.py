@@ -31,7 +31,7 @@ from rulelang.models.features import (
     FeatureMap,
     FitError,
     Sidecar,
-    fit_problems,
+    fitted_map,
     sidecar_path,
 )
 
@@ -190,12 +190,8 @@ class IsolationForestModel:
         """Load ``path`` (``.npz``) and its sidecar; the rest as for LightGBM's ``load``."""
         import_extra("numpy", "the isolation-forest adapter")
         card = Sidecar.load(sidecar or sidecar_path(path))
-        mapping = card.mapping if features is None else dict(features)
         problems = [] if signature is None else _result_problems(signature.result)
-        problems += fit_problems(card.features, mapping, params, signature)
-        if problems:
-            raise FitError(problems)
-        fmap = FeatureMap.build(card.features, mapping, params)
+        fmap = fitted_map(card, features, params, signature, problems)
         return cls(Forest.load(path), fmap, version or card.version)
 
     def predict(self, args: tuple[Any, ...]) -> Answer:

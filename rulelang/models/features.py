@@ -344,6 +344,19 @@ def fit_problems(
     return mapping_problems(features, mapping, params, signature.facts_fields or None)
 
 
+def fitted_map(card: Sidecar, features: Mapping[str, str] | None, params: Sequence[str],
+               signature: ModelSignature | None, problems: Sequence[str] = (),
+               tolerance: float = 0.0) -> FeatureMap:
+    """The feature map of a model whose sidecar is ``card``: ``features`` (default: the
+    sidecar's own mapping) checked against the parameters and the declaration. Raises
+    FitError listing the adapter's own ``problems`` and every misfit, all at once."""
+    mapping = card.mapping if features is None else dict(features)
+    found = [*problems, *fit_problems(card.features, mapping, params, signature)]
+    if found:
+        raise FitError(found)
+    return FeatureMap.build(card.features, mapping, params, tolerance)
+
+
 # --------------------------------------------------------------------------- encoding
 
 

@@ -46,7 +46,7 @@ from rulelang.models.features import (
     FeatureMap,
     FitError,
     Sidecar,
-    fit_problems,
+    fitted_map,
     sidecar_path,
 )
 
@@ -120,14 +120,10 @@ class LightGBMModel:
     ) -> LightGBMModel:
         """Build from an in-memory booster and sidecar (see :meth:`load`)."""
         objective = booster_objective(booster)
-        mapping = card.mapping if features is None else dict(features)
         problems = booster_problems(booster, card) + _confidence_problems(confidence, objective)
         if signature is not None:
             problems += result_problems(objective, signature.result)
-        problems += fit_problems(card.features, mapping, params, signature)
-        if problems:
-            raise FitError(problems)
-        fmap = FeatureMap.build(card.features, mapping, params, tolerance)
+        fmap = fitted_map(card, features, params, signature, problems, tolerance)
         return cls(booster, fmap, version or card.version, objective, confidence, top_k)
 
     # ------------------------------------------------------------------ protocol
