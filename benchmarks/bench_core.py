@@ -159,13 +159,13 @@ def mismatches(decisions: list[Any], expected: list[dict[str, Any]]) -> list[int
 
 
 def load_policy(rulelang: Any, path: Path) -> Any:
-    """``rulelang.load`` with no models (POLICY.md's fraud score is a plain fact)."""
-    return rulelang.load(str(path), models={})
+    """``rulelang.open_policy`` with no models (POLICY.md's fraud score is a plain fact)."""
+    return rulelang.open_policy(str(path), models={})
 
 
 def compile_seconds(rulelang: Any, text: str, repeat: int) -> float:
     """Median wall time of check + compile of a policy's text over ``repeat`` loads."""
-    load = getattr(rulelang, "load_source", None)
+    load = getattr(rulelang, "open_source", None)
     times = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "large.rule"
@@ -175,7 +175,7 @@ def compile_seconds(rulelang: Any, text: str, repeat: int) -> float:
             if load is not None:
                 load(text)
             else:
-                rulelang.load(str(path), models={})
+                rulelang.open_policy(str(path), models={})
             times.append(time.perf_counter() - start)
     times.sort()
     return times[len(times) // 2]

@@ -36,9 +36,35 @@ from rulelang.models.similarity import SimilarityModel  # noqa: E402
 
 Row = tuple[str, str, int, float, float]  # name, mode, rows, µs per row, total ms
 
-WORDS = ("black", "silk", "evening", "gown", "leather", "tote", "bag", "running", "shoe",
-         "gold", "ring", "cotton", "shirt", "velvet", "dress", "wool", "coat", "lip", "balm",
-         "summer", "sandal", "linen", "scarf", "pearl", "necklace", "canvas", "sneaker")
+WORDS = (
+    "black",
+    "silk",
+    "evening",
+    "gown",
+    "leather",
+    "tote",
+    "bag",
+    "running",
+    "shoe",
+    "gold",
+    "ring",
+    "cotton",
+    "shirt",
+    "velvet",
+    "dress",
+    "wool",
+    "coat",
+    "lip",
+    "balm",
+    "summer",
+    "sandal",
+    "linen",
+    "scarf",
+    "pearl",
+    "necklace",
+    "canvas",
+    "sneaker",
+)
 
 
 def best(fn: Callable[[], Any], repeat: int) -> float:
@@ -55,24 +81,46 @@ def retail_rows(n: int, rng: random.Random) -> list[tuple[dict[str, Any], ...]]:
     """``n`` (customer, order, item) argument tuples for ``fraud_risk``."""
     rows = []
     for _ in range(n):
-        customer = {"tier": rng.choice(["standard", "gold", "vic"]),
-                    "lifetime_value": Decimal(rng.randint(0, 50_000))}
-        order = {"discount": Decimal(rng.choice([0, 10, 20, 50])) / 100,
-                 "channel": rng.choice(["web", "store", "app"])}
-        item = {"category": rng.choice(["bags", "shoes", "ready_to_wear", "jewelry", "beauty"]),
-                "base_price": Decimal(rng.randint(10, 20_000)), "new_collection": rng.random() < .3,
-                "description": "x", "cost": Decimal(1), "stock": 3, "sku": "s"}
+        customer = {
+            "tier": rng.choice(["standard", "gold", "vic"]),
+            "lifetime_value": Decimal(rng.randint(0, 50_000)),
+        }
+        order = {
+            "discount": Decimal(rng.choice([0, 10, 20, 50])) / 100,
+            "channel": rng.choice(["web", "store", "app"]),
+        }
+        item = {
+            "category": rng.choice(["bags", "shoes", "ready_to_wear", "jewelry", "beauty"]),
+            "base_price": Decimal(rng.randint(10, 20_000)),
+            "new_collection": rng.random() < 0.3,
+            "description": "x",
+            "cost": Decimal(1),
+            "stock": 3,
+            "sku": "s",
+        }
         rows.append((customer, order, item))
     return rows
 
 
 def fraud_rows(n: int, rng: random.Random) -> list[tuple[dict[str, Any], ...]]:
     """``n`` (txn, account) argument tuples for ``anomaly``."""
-    return [({"amount": Decimal(rng.randint(5, 500)), "country": rng.choice(["FR", "DE", "US"]),
-              "card_present": rng.random() < 0.5, "hour": rng.randint(0, 23),
-              "merchant_category": rng.choice(["grocery", "travel", "gaming"])},
-             {"age_days": rng.randint(0, 5000), "chargebacks": 0,
-              "avg_amount": Decimal(rng.randint(10, 300))}) for _ in range(n)]
+    return [
+        (
+            {
+                "amount": Decimal(rng.randint(5, 500)),
+                "country": rng.choice(["FR", "DE", "US"]),
+                "card_present": rng.random() < 0.5,
+                "hour": rng.randint(0, 23),
+                "merchant_category": rng.choice(["grocery", "travel", "gaming"]),
+            },
+            {
+                "age_days": rng.randint(0, 5000),
+                "chargebacks": 0,
+                "avg_amount": Decimal(rng.randint(10, 300)),
+            },
+        )
+        for _ in range(n)
+    ]
 
 
 def texts(n: int, rng: random.Random) -> list[str]:
@@ -83,8 +131,9 @@ def texts(n: int, rng: random.Random) -> list[str]:
     return sorted(out)
 
 
-def bench_tabular(name: str, model: Any, rows: Sequence[Any], sizes: Sequence[int],
-                  repeat: int) -> list[Row]:
+def bench_tabular(
+    name: str, model: Any, rows: Sequence[Any], sizes: Sequence[int], repeat: int
+) -> list[Row]:
     single_n = min(len(rows), 2000)
 
     def singles() -> None:
@@ -92,8 +141,7 @@ def bench_tabular(name: str, model: Any, rows: Sequence[Any], sizes: Sequence[in
             model.predict(args)
 
     t = best(singles, repeat)
-    table: list[Row] = [(name, "predict, one row at a time", single_n, t / single_n * 1e6,
-                         t * 1e3)]
+    table: list[Row] = [(name, "predict, one row at a time", single_n, t / single_n * 1e6, t * 1e3)]
     for size in sizes:
         t = best(lambda size=size: model.predict_batch(rows[:size]), repeat)
         table.append((name, "predict_batch", size, t / size * 1e6, t * 1e3))
@@ -103,8 +151,9 @@ def bench_tabular(name: str, model: Any, rows: Sequence[Any], sizes: Sequence[in
 def bench_lightgbm(sizes: Sequence[int], repeat: int, rng: random.Random) -> list[Row]:
     import numpy as np
 
-    model = LightGBMModel.load(ROOT / "examples/retail/models/fraud_risk.txt",
-                               ("customer", "order", "item"))
+    model = LightGBMModel.load(
+        ROOT / "examples/retail/models/fraud_risk.txt", ("customer", "order", "item")
+    )
     rows = retail_rows(max(sizes), rng)
     table = bench_tabular("lightgbm", model, rows, sizes, repeat)
     n = 500
@@ -115,21 +164,23 @@ def bench_lightgbm(sizes: Sequence[int], repeat: int, rng: random.Random) -> lis
     table.append(("lightgbm", "bare booster.predict, 1 row", n, t / n * 1e6, t * 1e3))
     matrix = model.features.encode_many(rows)[0]
     t = best(lambda: model.booster.predict(matrix), repeat)
-    table.append(("lightgbm", "bare booster.predict, array", len(rows), t / len(rows) * 1e6,
-                  t * 1e3))
+    table.append(
+        ("lightgbm", "bare booster.predict, array", len(rows), t / len(rows) * 1e6, t * 1e3)
+    )
     return table
 
 
 def bench_anomaly(sizes: Sequence[int], repeat: int, rng: random.Random) -> list[Row]:
-    model = IsolationForestModel.load(ROOT / "examples/fraud/models/anomaly.npz",
-                                      ("txn", "account"))
+    model = IsolationForestModel.load(
+        ROOT / "examples/fraud/models/anomaly.npz", ("txn", "account")
+    )
     return bench_tabular("isolation_forest", model, fraud_rows(max(sizes), rng), sizes, repeat)
 
 
 def bench_similarity(n: int, repeat: int, rng: random.Random) -> list[Row]:
     loaded = SimilarityModel(phrases=["evening gown"]).load()
     pool = texts(n * (2 * repeat + 1), rng)
-    batches = iter([pool[i * n:(i + 1) * n] for i in range(2 * repeat + 1)])
+    batches = iter([pool[i * n : (i + 1) * n] for i in range(2 * repeat + 1)])
 
     def fresh() -> SimilarityModel:
         return SimilarityModel(phrases=["evening gown"], encoder=loaded.encoder).load()
@@ -144,8 +195,10 @@ def bench_similarity(n: int, repeat: int, rng: random.Random) -> list[Row]:
         model.predict_batch([(text, "evening gown") for text in chunk])
 
     table: list[Row] = []
-    for mode, fn in (("uncached, one pair at a time", uncached_single),
-                     ("uncached, one predict_batch", uncached_batch)):
+    for mode, fn in (
+        ("uncached, one pair at a time", uncached_single),
+        ("uncached, one predict_batch", uncached_batch),
+    ):
         t = best(fn, repeat)
         table.append(("similarity", mode, n, t / n * 1e6, t * 1e3))
     warm = fresh()

@@ -25,15 +25,27 @@ RETAIL = REPO / "examples" / "retail"
 
 
 def generate(n: int, out: Path) -> None:
-    subprocess.run([sys.executable, str(RETAIL / "gen_facts.py"), "--n", str(n), "--out",
-                    str(out)], check=True)
+    subprocess.run(
+        [sys.executable, str(RETAIL / "gen_facts.py"), "--n", str(n), "--out", str(out)], check=True
+    )
 
 
 def timed_run(facts: Path, out: Path, log: str | None) -> float:
     """Seconds of one `rulelang run`, start-up included."""
-    cmd = [sys.executable, "-m", "rulelang.cli", "run", str(RETAIL / "policy.rule"),
-           "--facts", str(facts), "--out", str(out), "--models",
-           str(RETAIL / "models.standin.yaml"), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rulelang.cli",
+        "run",
+        str(RETAIL / "policy.rule"),
+        "--facts",
+        str(facts),
+        "--out",
+        str(out),
+        "--models",
+        str(RETAIL / "models.standin.yaml"),
+        "--no-progress",
+    ]
     if log is not None:
         cmd += ["--log", log]
     start = time.perf_counter()
@@ -92,8 +104,7 @@ def main() -> int:
             sep = "&" if "?" in args.pg else "?"
             schemas = [f"bench_{uuid.uuid4().hex[:8]}" for _ in range(args.repeat)]
             try:
-                pg = best(args.repeat, facts, tmp,
-                          lambda i: f"{args.pg}{sep}schema={schemas[i]}")
+                pg = best(args.repeat, facts, tmp, lambda i: f"{args.pg}{sep}schema={schemas[i]}")
             finally:
                 drop_schemas(args.pg, schemas)
             rows.append(("PostgreSQL", pg))

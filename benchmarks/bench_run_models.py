@@ -67,8 +67,10 @@ class Timed:
 def facts(n: int) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "facts.jsonl"
-        subprocess.run([sys.executable, str(RETAIL / "gen_facts.py"), "--n", str(n), "--out",
-                        str(out)], check=True)
+        subprocess.run(
+            [sys.executable, str(RETAIL / "gen_facts.py"), "--n", str(n), "--out", str(out)],
+            check=True,
+        )
         with open(out, encoding="utf-8") as handle:
             return [json.loads(line) for line in handle]
 
@@ -80,7 +82,7 @@ def fresh_models() -> dict[str, Any]:
 
 def one_run(rows: list[dict[str, Any]], batched: bool) -> tuple[float, dict[str, Timed]]:
     timed = {name: Timed(model) for name, model in fresh_models().items()}
-    policy = rulelang.load(RETAIL / "policy.rule", models=timed)
+    policy = rulelang.open_policy(RETAIL / "policy.rule", models=timed)
     start = time.perf_counter()
     if batched:
         decided = list(policy.decide_many(rows, batch_size=512))
@@ -93,7 +95,7 @@ def one_run(rows: list[dict[str, Any]], batched: bool) -> tuple[float, dict[str,
 
 def single_latency(rows: list[dict[str, Any]]) -> tuple[float, float, int]:
     """Median and p99 µs of one `decide` whose only model call is the LightGBM score."""
-    policy = rulelang.load(RETAIL / "policy.rule", models=fresh_models())
+    policy = rulelang.open_policy(RETAIL / "policy.rule", models=fresh_models())
     times = []
     for row in rows:
         start = time.perf_counter_ns()
@@ -126,27 +128,37 @@ def main() -> int:
     runs = [one_run(rows, batched=True) for _ in range(args.repeat)]
     run_s, timed = min(runs, key=lambda r: r[0])
     directs = [direct(timed) for _ in range(args.repeat)]
-    single_s, _ = min((one_run(rows, batched=False) for _ in range(args.repeat)),
-                      key=lambda r: r[0])
+    single_s, _ = min(
+        (one_run(rows, batched=False) for _ in range(args.repeat)), key=lambda r: r[0]
+    )
     median, p99, count = single_latency(rows)
     n = args.n
     print(f"retail example, {n} facts, real models, best of {args.repeat}\n")
-    print(f"{'model':<12}{'rows asked':>11}{'in run µs/fact':>16}{'direct µs/fact':>16}"
-          f"{'ratio':>7}")
+    print(
+        f"{'model':<12}{'rows asked':>11}{'in run µs/fact':>16}{'direct µs/fact':>16}{'ratio':>7}"
+    )
     total_run = total_direct = 0.0
     for name, model in timed.items():
         d = min(x[name] for x in directs)
         total_run += model.seconds
         total_direct += d
-        print(f"{name:<12}{len(model.rows):>11}{model.seconds / n * 1e6:>16.1f}"
-              f"{d / n * 1e6:>16.1f}{model.seconds / d:>7.2f}")
-    print(f"{'all models':<12}{'':>11}{total_run / n * 1e6:>16.1f}{total_direct / n * 1e6:>16.1f}"
-          f"{total_run / total_direct:>7.2f}")
-    print(f"\nend to end: decide_many {n / run_s:,.0f} facts/s ({run_s / n * 1e6:.0f} µs/fact); "
-          f"decide one at a time {n / single_s:,.0f} facts/s ({single_s / n * 1e6:.0f} µs/fact); "
-          f"batching x{single_s / run_s:.1f}")
-    print(f"single decision with one LightGBM call: median {median:.0f} µs, p99 {p99:.0f} µs "
-          f"({count} decisions)")
+        print(
+            f"{name:<12}{len(model.rows):>11}{model.seconds / n * 1e6:>16.1f}"
+            f"{d / n * 1e6:>16.1f}{model.seconds / d:>7.2f}"
+        )
+    print(
+        f"{'all models':<12}{'':>11}{total_run / n * 1e6:>16.1f}{total_direct / n * 1e6:>16.1f}"
+        f"{total_run / total_direct:>7.2f}"
+    )
+    print(
+        f"\nend to end: decide_many {n / run_s:,.0f} facts/s ({run_s / n * 1e6:.0f} µs/fact); "
+        f"decide one at a time {n / single_s:,.0f} facts/s ({single_s / n * 1e6:.0f} µs/fact); "
+        f"batching x{single_s / run_s:.1f}"
+    )
+    print(
+        f"single decision with one LightGBM call: median {median:.0f} µs, p99 {p99:.0f} µs "
+        f"({count} decisions)"
+    )
     return 0
 
 

@@ -48,12 +48,12 @@ from typing import Any
 from rulelang import nodes as n
 from rulelang.checker import check
 from rulelang.errors import RuleError
-from rulelang.invariants import check_invariants
 from rulelang.paths import stdlib_dir
 from rulelang.program import CompiledPolicy
+from rulelang.review.invariants import check_invariants
+from rulelang.review.testing import run_tests
 from rulelang.source import SourceFile, Span
 from rulelang.templates import expand
-from rulelang.testing import run_tests
 from rulelang.transformer import parse
 
 OPERATORS = ("compare", "bound", "clause", "action")
@@ -78,7 +78,7 @@ class Mutant:
         return f"line {self.line}: `{self.old}` -> `{self.new}`"
 
     def apply(self, text: str) -> str:
-        return text[:self.start] + self.new + text[self.end:]
+        return text[: self.start] + self.new + text[self.end :]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +144,9 @@ def _node_mutants(file: str, node: Any) -> Iterator[Mutant]:
         yield _mutant(file, "action", node.span, f"boost {target} by {by} + 1%")
 
 
-def _mutant(file: str, operator: str, span: Span, new: str, start: int | None = None,
-            end: int | None = None) -> Mutant:
+def _mutant(
+    file: str, operator: str, span: Span, new: str, start: int | None = None, end: int | None = None
+) -> Mutant:
     start = span.start if start is None else start
     end = span.end if end is None else end
     return Mutant(file, operator, span.line, start, end, span.file.text[start:end], new)
@@ -153,14 +154,14 @@ def _mutant(file: str, operator: str, span: Span, new: str, start: int | None = 
 
 def _compare(file: str, node: n.Binary) -> Iterator[Mutant]:
     text = node.span.file.text
-    gap = text[node.left.span.end:node.right.span.start]
+    gap = text[node.left.span.end : node.right.span.start]
     at = node.left.span.end + gap.index(node.op)
     yield _mutant(file, "compare", node.span, FLIP[node.op], at, at + len(node.op))
 
 
 def _range(file: str, node: n.InRange) -> Iterator[Mutant]:
     text = node.span.file.text
-    gap = text[node.low.span.end:node.high.span.start]
+    gap = text[node.low.span.end : node.high.span.start]
     token = "..<" if "..<" in gap else ".."
     at = node.low.span.end + gap.index(token)
     other = ".." if token == "..<" else "..<"
@@ -188,8 +189,14 @@ def _shift(file: str, side: Any, params: dict[str, str]) -> list[Mutant]:
     if not (isinstance(side, n.Name) and len(side.parts) == 1):
         return []
     step = STEPS.get(params.get(side.parts[0], ""))
-    return [_mutant(file, "bound", side.span, f"({side.span.text} {sign} {step})")
-            for sign in ("-", "+")] if step is not None else []
+    return (
+        [
+            _mutant(file, "bound", side.span, f"({side.span.text} {sign} {step})")
+            for sign in ("-", "+")
+        ]
+        if step is not None
+        else []
+    )
 
 
 def _quote(text: str) -> str:
@@ -213,8 +220,11 @@ def tests_of(settings: Settings, file: str) -> list[Path]:
     """The library's test files that import ``file``."""
     name = Path(file).stem
     pattern = re.compile(rf'^\s*import\s+"{re.escape(name)}"', re.MULTILINE)
-    return [p for p in sorted(settings.tests.glob("*.rule"))
-            if pattern.search(p.read_text(encoding="utf-8"))]
+    return [
+        p
+        for p in sorted(settings.tests.glob("*.rule"))
+        if pattern.search(p.read_text(encoding="utf-8"))
+    ]
 
 
 def run_mutant(mutant: Mutant, settings: Settings) -> Outcome:
@@ -254,8 +264,9 @@ def _failed_test(compiled: CompiledPolicy, settings: Settings) -> str:
 def _broken_invariant(compiled: CompiledPolicy, settings: Settings) -> str:
     if settings.judge == "tests":
         return ""
-    results = check_invariants(compiled, examples=settings.examples, seed_value=settings.seed,
-                               aim=settings.aim)
+    results = check_invariants(
+        compiled, examples=settings.examples, seed_value=settings.seed, aim=settings.aim
+    )
     broken = next((r for r in results if not r.passed), None)
     return f'invariant "{broken.name}"' if broken is not None else ""
 
@@ -277,26 +288,35 @@ def score(outcomes: Sequence[Outcome]) -> float:
 
 
 def report(outcomes: Sequence[Outcome], seconds: float) -> str:
-    lines = ["| mutants | killed | survived | invalid | equivalent | score |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| mutants | killed | survived | invalid | equivalent | score |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     files = sorted({o.mutant.file for o in outcomes})
     groups = [(op, [o for o in outcomes if o.mutant.operator == op]) for op in OPERATORS]
     groups += [(f, [o for o in outcomes if o.mutant.file == f]) for f in files]
     lines += [_row(name, mine) for name, mine in groups]
     lines.append(_row("**total**", outcomes))
     by_invariant = sum(1 for o in outcomes if o.status == "killed" and "invariant" in o.by)
-    lines.append(f"\n{len(outcomes)} mutants in {seconds:.1f} s; {by_invariant} killed by an "
-                 "invariant (after every test passed)")
+    lines.append(
+        f"\n{len(outcomes)} mutants in {seconds:.1f} s; {by_invariant} killed by an "
+        "invariant (after every test passed)"
+    )
     for status in ("survived", "equivalent", "invalid"):
-        lines += [f"{status}: {o.mutant.file} {o.mutant.description}"
-                  + (f" ({o.by})" if o.by else "") for o in outcomes if o.status == status]
+        lines += [
+            f"{status}: {o.mutant.file} {o.mutant.description}" + (f" ({o.by})" if o.by else "")
+            for o in outcomes
+            if o.status == status
+        ]
     return "\n".join(lines)
 
 
 def _row(name: str, outcomes: Sequence[Outcome]) -> str:
     counts = Counter(o.status for o in outcomes)
-    return (f"| {name} | {counts['killed']} | {counts['survived']} | {counts['invalid']} | "
-            f"{counts['equivalent']} | {score(outcomes):.1%} |")
+    return (
+        f"| {name} | {counts['killed']} | {counts['survived']} | {counts['invalid']} | "
+        f"{counts['equivalent']} | {score(outcomes):.1%} |"
+    )
 
 
 def select(args: argparse.Namespace, library: Path) -> list[Mutant]:
@@ -307,24 +327,34 @@ def select(args: argparse.Namespace, library: Path) -> list[Mutant]:
     operators = set(args.operators.split(",")) if args.operators else set(OPERATORS)
     mutants = [m for f in files for m in mutants_of(f) if m.operator in operators]
     if args.sample is not None and args.sample < len(mutants):
-        mutants = sorted(random.Random(args.seed).sample(mutants, args.sample),
-                         key=lambda m: (m.file, m.start, m.new))
+        mutants = sorted(
+            random.Random(args.seed).sample(mutants, args.sample),
+            key=lambda m: (m.file, m.start, m.new),
+        )
     return mutants
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--files", help="library files to mutate, e.g. inventory,fraud "
-                                        "(default: all)")
+    parser.add_argument(
+        "--files", help="library files to mutate, e.g. inventory,fraud (default: all)"
+    )
     parser.add_argument("--operators", help=f"some of {','.join(OPERATORS)} (default: all)")
     parser.add_argument("--sample", type=int, help="run only N mutants, drawn with --seed")
     parser.add_argument("--seed", type=int, default=0, help="seed for --sample and invariants")
     parser.add_argument("--examples", type=int, default=100, help="examples per invariant")
     parser.add_argument("--jobs", type=int, default=1, help="mutants run in parallel")
-    parser.add_argument("--judge", choices=("both", "tests", "invariants"), default="both",
-                        help="what may kill a mutant (default: tests, then invariants)")
-    parser.add_argument("--no-aim", action="store_true",
-                        help="invariants' inputs ignore the policy's boundaries (to compare)")
+    parser.add_argument(
+        "--judge",
+        choices=("both", "tests", "invariants"),
+        default="both",
+        help="what may kill a mutant (default: tests, then invariants)",
+    )
+    parser.add_argument(
+        "--no-aim",
+        action="store_true",
+        help="invariants' inputs ignore the policy's boundaries (to compare)",
+    )
     parser.add_argument("--min-score", type=float, default=0.9, help="exit 1 below this")
     parser.add_argument("--library", type=Path, default=None, help="default: stdlib_rules/")
     parser.add_argument("--list", action="store_true", help="list the mutants; run nothing")
@@ -334,8 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     library = args.library or stdlib_dir()
-    settings = Settings(library, library / "tests", args.examples, args.seed, args.judge,
-                        not args.no_aim)
+    settings = Settings(
+        library, library / "tests", args.examples, args.seed, args.judge, not args.no_aim
+    )
     mutants = select(args, library)
     if args.list:
         print("\n".join(f"{m.operator:8} {m.file} {m.description}" for m in mutants))

@@ -1,9 +1,12 @@
 """rulelang: a readable, terminating policy language for production ML.
 
-    policy = rulelang.load("pricing.rule", models={"fraud_risk": my_scorer})
-    decision = policy.decide({"item": {...}, "customer": {...}, "order": {...}})
+policy = rulelang.open_policy("pricing.rule", models={"fraud_risk": my_scorer})
+decision = policy.decide({"item": {...}, "customer": {...}, "order": {...}})
 """
 
+from importlib.metadata import version
+
+from rulelang.app import load, open_policy, open_source
 from rulelang.decision import Decision, Firing, ModelCall, Override, OverrideCheck
 from rulelang.errors import (
     CheckError,
@@ -12,14 +15,16 @@ from rulelang.errors import (
     ModelBindingFailed,
     ParseError,
     RuleError,
+    UsageError,
 )
 from rulelang.models.base import Answer, CallableModel, Model
-from rulelang.program import CompiledPolicy, load, load_source
+from rulelang.program import BindingWarning, CompiledPolicy
 
-__version__ = "0.1.0"
+__version__ = version("rulelang")
 
 __all__ = [
     "Answer",
+    "BindingWarning",
     "CallableModel",
     "CheckError",
     "CompiledPolicy",
@@ -34,6 +39,8 @@ __all__ = [
     "OverrideCheck",
     "ParseError",
     "RuleError",
+    "UsageError",
     "load",
-    "load_source",
+    "open_policy",
+    "open_source",
 ]

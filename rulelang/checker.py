@@ -154,8 +154,12 @@ class Checker:
         """A name the grammar reads as a word of the language wherever it is used bare."""
         if name in RESERVED:
             suffix = {"an output": "out", "a facts block": "facts", "a model": "model"}[what]
-            self.error("E210", f"`{name}` is a word of the language and cannot name {what}",
-                       span, f"rename it, for example `{name}_{suffix}`")
+            self.error(
+                "E210",
+                f"`{name}` is a word of the language and cannot name {what}",
+                span,
+                f"rename it, for example `{name}_{suffix}`",
+            )
 
     def facts_block(self, block: n.FactsBlock) -> None:
         self.reserved(block.name, "a facts block", block.span)
@@ -273,8 +277,12 @@ class Checker:
             return None
         value = lit.value
         if decl.result == "score" and isinstance(value, (int, Decimal)) and not 0 <= value <= 1:
-            self.error("E207", f"fallback {lit.value} is not a score", lit.span,
-                       "a score lies between 0 and 1")
+            self.error(
+                "E207",
+                f"fallback {lit.value} is not a score",
+                lit.span,
+                "a score lies between 0 and 1",
+            )
             return None
         return runtime_value(lit.value, result)
 
@@ -282,8 +290,12 @@ class Checker:
         if decl.timeout_ms is None:
             return None
         if decl.timeout_ms <= 0:
-            self.error("E209", "a timeout must be longer than 0 ms", decl.span,
-                       "leave `timeout` out to let the model take as long as it needs")
+            self.error(
+                "E209",
+                "a timeout must be longer than 0 ms",
+                decl.span,
+                "leave `timeout` out to let the model take as long as it needs",
+            )
         return float(decl.timeout_ms)
 
     def unused_models(self) -> None:
@@ -544,8 +556,9 @@ class Checker:
             self.error("E311", "expected a literal value here", span)
             return None
         if not t.assignable(to, expr.type) and expr.type != ERROR:
-            self.error("E306", f"expected {to}, got {expr.type}", span,
-                       conversion_hint(to, expr.type))
+            self.error(
+                "E306", f"expected {to}, got {expr.type}", span, conversion_hint(to, expr.type)
+            )
             return None
         if to.enum:
             self.enum_member(expr, to, span)
@@ -728,8 +741,12 @@ class Checker:
             return expr
         want = t.named(param) or ERROR
         if expr.type.kind == "facts" or not t.assignable(want, expr.type):
-            self.error("E306", f"expected {want}, got {expr.type}", node.span,
-                       conversion_hint(want, expr.type))
+            self.error(
+                "E306",
+                f"expected {want}, got {expr.type}",
+                node.span,
+                conversion_hint(want, expr.type),
+            )
             return expr
         return convert(expr, want)
 
@@ -932,8 +949,12 @@ class Checker:
             return poison(node.span)
         for item, item_node in zip(items, node.items, strict=True):
             if not t.comparable(value.type, item.type):
-                self.error("E306", f"cannot compare {value.type} with {item.type}",
-                           item_node.span, mix_hint(value.type, item.type))
+                self.error(
+                    "E306",
+                    f"cannot compare {value.type} with {item.type}",
+                    item_node.span,
+                    mix_hint(value.type, item.type),
+                )
                 return poison(node.span)
             if value.type.enum:
                 self.enum_member(item, value.type, item_node.span)

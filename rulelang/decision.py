@@ -105,7 +105,8 @@ class Decision(NamedTuple):
     def id(self) -> str:
         """A ULID, rendered on demand: minting one costs more than a whole decision."""
         raw = (self.stamp_ns // 1_000_000).to_bytes(6, "big") + (self.nonce % 2**80).to_bytes(
-            10, "big")
+            10, "big"
+        )
         return str(ULID.from_bytes(raw))
 
     def to_dict(self) -> dict[str, Any]:

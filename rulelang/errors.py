@@ -78,7 +78,31 @@ class CheckError(RuleError):
 
 
 class ModelBindingFailed(RuleError):
-    """Declared models are not bound, or bound to something that does not fit."""
+    """Declared models are not bound, or bound to something that does not fit.
+
+    The one binding error: raised for Python bindings, ``models.yaml`` and the model
+    registry alike. ``messages`` lists each problem's text.
+    """
+
+    @classmethod
+    def from_messages(cls, messages: Sequence[str], source: str = "") -> ModelBindingFailed:
+        where = f"bound in {source}" if source else ""
+        return cls([Diagnostic("E403", m, None, where) for m in messages])
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        return tuple(d.message for d in self.diagnostics)
+
+
+class UsageError(Exception):
+    """Bad usage: a missing file, a wrong flag value, a value that does not parse.
+
+    The command line prints it as one line and exits 2; nothing is logged.
+    """
+
+
+class NoSuchFile(UsageError, FileNotFoundError):
+    """A policy or bindings file that is not there (a ``FileNotFoundError`` too)."""
 
 
 class FactError(Exception):

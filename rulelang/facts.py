@@ -17,8 +17,14 @@ from typing_extensions import TypedDict
 from rulelang import ir
 from rulelang.errors import FactError, FactIssue
 
-_PY_TYPES: dict[str, Any] = {"number": float, "int": int, "money": Decimal, "percent": Decimal,
-                             "text": str, "bool": bool}
+_PY_TYPES: dict[str, Any] = {
+    "number": float,
+    "int": int,
+    "money": Decimal,
+    "percent": Decimal,
+    "text": str,
+    "bool": bool,
+}
 # `true` is not a number: lax pydantic would read it as 1 (and "5" as 5). CSV cells,
 # which are all text, are typed by the reader (batch.py) before they get here.
 _STRICT = ("bool", "int", "number")
@@ -45,8 +51,13 @@ class FactsValidator:
         if isinstance(data, BaseModel):
             data = data.model_dump()
         if not isinstance(data, Mapping):
-            raise FactError([FactIssue("", "an object with " + self.blocks(), _got(data),
-                                       "facts must be an object")])
+            raise FactError(
+                [
+                    FactIssue(
+                        "", "an object with " + self.blocks(), _got(data), "facts must be an object"
+                    )
+                ]
+            )
         try:
             result: dict[str, Any] = self.adapter.validate_python(data)
             return result

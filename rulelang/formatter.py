@@ -20,8 +20,22 @@ from rulelang.transformer import parse
 Line = tuple[int, str]  # (source line it came from, text)
 WIDTH = 88
 
-_LEVEL = {"implies": 1, "or": 2, "and": 3, "==": 5, "!=": 5, "<": 5, "<=": 5, ">": 5, ">=": 5,
-          "??": 6, "+": 7, "-": 7, "*": 8, "/": 8}
+_LEVEL = {
+    "implies": 1,
+    "or": 2,
+    "and": 3,
+    "==": 5,
+    "!=": 5,
+    "<": 5,
+    "<=": 5,
+    ">": 5,
+    ">=": 5,
+    "??": 6,
+    "+": 7,
+    "-": 7,
+    "*": 8,
+    "/": 8,
+}
 
 
 def format_source(text: str, name: str = "<string>") -> str:
@@ -42,13 +56,15 @@ def _joined(before: n.Item, item: n.Item) -> bool:
     return isinstance(item, one_line) and type(before) is type(item)
 
 
-def _with_comments(lines: list[Line], comments: tuple[tuple[int, str], ...],
-                   source: SourceFile) -> str:
+def _with_comments(
+    lines: list[Line], comments: tuple[tuple[int, str], ...], source: SourceFile
+) -> str:
     out: list[str] = []
     pending = list(comments)
     last_line = {src: i for i, (src, _) in enumerate(lines)}
-    trailing = {ln: c for ln, c in pending if source.line_text(ln).split("#")[0].strip()
-                and ln in last_line}
+    trailing = {
+        ln: c for ln, c in pending if source.line_text(ln).split("#")[0].strip() and ln in last_line
+    }
     pending = [(ln, c) for ln, c in pending if ln not in trailing]
     for i, (src, text) in enumerate(lines):
         while pending and pending[0][0] <= src and text:
@@ -107,8 +123,11 @@ def _keyword_line(span: Span, words: Iterator[tuple[str, int]], keyword: str) ->
 
 
 def _facts(f: n.FactsBlock) -> list[Line]:
-    return [(f.span.line, f"facts {f.name}"), *[(d.span.line, "  " + field_text(d))
-                                                for d in f.fields], _end(f)]
+    return [
+        (f.span.line, f"facts {f.name}"),
+        *[(d.span.line, "  " + field_text(d)) for d in f.fields],
+        _end(f),
+    ]
 
 
 def field_text(d: n.FieldDecl) -> str:
@@ -130,8 +149,9 @@ def _model(m: n.ModelDecl) -> list[Line]:
         words = _words(m.span, m.span.start)
         next((w for w, _ in words if w == "->"), None)
         next(words, None)  # the result type, which may be any name
-        lines.append((_keyword_line(m.span, words, "timeout"),
-                      f"  timeout {number(m.timeout_ms)} ms"))
+        lines.append(
+            (_keyword_line(m.span, words, "timeout"), f"  timeout {number(m.timeout_ms)} ms")
+        )
     if m.fallback is not None:
         lines.append((m.fallback.span.line, f"  fallback {literal(m.fallback)}"))
     return [*lines, _end(m)]
@@ -173,8 +193,12 @@ def _conjuncts(e: n.Expr) -> list[n.Expr]:
 
 def _ensure(e: n.Ensure) -> list[Line]:
     title = f" {string(e.title)}" if e.title is not None else ""
-    return [(e.span.line, f"ensure {e.name}{title}"), *condition("  ", e.cond),
-            (e.otherwise[0].span.line, "  otherwise " + actions(e.otherwise)), _end(e)]
+    return [
+        (e.span.line, f"ensure {e.name}{title}"),
+        *condition("  ", e.cond),
+        (e.otherwise[0].span.line, "  otherwise " + actions(e.otherwise)),
+        _end(e),
+    ]
 
 
 def _override(o: n.OverrideDecl) -> list[Line]:
@@ -189,8 +213,11 @@ def _test(t: n.TestBlock) -> list[Line]:
     lines = [(t.span.line, f"test {string(t.name)}")]
     groups: list[list[n.TestClause]] = []
     for clause in t.clauses:
-        if groups and type(groups[-1][0]) is type(clause) and isinstance(
-                clause, (n.Given, n.WithModel)):
+        if (
+            groups
+            and type(groups[-1][0]) is type(clause)
+            and isinstance(clause, (n.Given, n.WithModel))
+        ):
             groups[-1].append(clause)
         else:
             groups.append([clause])
@@ -202,12 +229,15 @@ def _test(t: n.TestBlock) -> list[Line]:
 def clause_text(group: list[n.TestClause]) -> str:
     first = group[0]
     if isinstance(first, n.Given):
-        return "given " + ", ".join(f"{c.path.dotted} = {expr(c.value)}" for c in group
-                                    if isinstance(c, n.Given))
+        return "given " + ", ".join(
+            f"{c.path.dotted} = {expr(c.value)}" for c in group if isinstance(c, n.Given)
+        )
     if isinstance(first, n.WithModel):
         return "with " + ", ".join(
             f"{c.model} = {expr(c.value) if c.value is not None else 'unknown'}"
-            for c in group if isinstance(c, n.WithModel))
+            for c in group
+            if isinstance(c, n.WithModel)
+        )
     if isinstance(first, n.Expect):
         return "expect " + expr(first.cond)
     assert isinstance(first, n.ExpectFired)
@@ -236,10 +266,19 @@ def _template(t: n.Template) -> list[Line]:
 
 
 _ITEMS: dict[type, Callable[[Any], list[Line]]] = {
-          n.PolicyHeader: _header, n.FactsBlock: _facts, n.ModelDecl: _model,
-          n.DecisionBlock: _decision, n.Rule: _rule, n.Ensure: _ensure,
-          n.OverrideDecl: _override, n.TestBlock: _test, n.Invariant: _invariant,
-          n.Import: _import, n.Use: _use, n.Template: _template}
+    n.PolicyHeader: _header,
+    n.FactsBlock: _facts,
+    n.ModelDecl: _model,
+    n.DecisionBlock: _decision,
+    n.Rule: _rule,
+    n.Ensure: _ensure,
+    n.OverrideDecl: _override,
+    n.TestBlock: _test,
+    n.Invariant: _invariant,
+    n.Import: _import,
+    n.Use: _use,
+    n.Template: _template,
+}
 
 
 # ---- actions and expressions ---------------------------------------------------------------

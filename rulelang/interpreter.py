@@ -20,13 +20,27 @@ from rulelang.errors import EvaluationError
 from rulelang.runtime import ACTION_NAMES, Frame, div, round_half_up, to_money
 
 ARITH: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": div}
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": div,
+}
 COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-    ">": operator.gt, ">=": operator.ge}
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 BUILTIN: dict[str, Callable[..., Any]] = {
-    "abs": abs, "min": min, "max": max, "round": round_half_up, "money": to_money,
-    "number": float}
+    "abs": abs,
+    "min": min,
+    "max": max,
+    "round": round_half_up,
+    "money": to_money,
+    "number": float,
+}
 
 
 class _Unknown(Exception):

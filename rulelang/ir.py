@@ -189,8 +189,23 @@ class Builtin:
 
 
 Expr = (
-    Const | Field | Output | FactsRef | ModelCall | Convert | Arith | Neg | Compare | Logic
-    | Not | InRange | InSet | Present | Coalesce | If | Builtin
+    Const
+    | Field
+    | Output
+    | FactsRef
+    | ModelCall
+    | Convert
+    | Arith
+    | Neg
+    | Compare
+    | Logic
+    | Not
+    | InRange
+    | InSet
+    | Present
+    | Coalesce
+    | If
+    | Builtin
 )
 
 

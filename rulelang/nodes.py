@@ -297,8 +297,18 @@ class Template:
 
 
 Item = (
-    PolicyHeader | FactsBlock | ModelDecl | DecisionBlock | Rule | Ensure | OverrideDecl
-    | TestBlock | Invariant | Import | Use | Template
+    PolicyHeader
+    | FactsBlock
+    | ModelDecl
+    | DecisionBlock
+    | Rule
+    | Ensure
+    | OverrideDecl
+    | TestBlock
+    | Invariant
+    | Import
+    | Use
+    | Template
 )
 
 

@@ -39,8 +39,9 @@ _COMMENT_OR_STRING = re.compile(r'"(?:\\.|[^"\\\n])*"|#[^\n]*')
 def _lark() -> lark.Lark:
     text = grammar_file().read_text(encoding="utf-8")
     # No placeholders for `[...]`: the transformer reads what matched (a third faster).
-    return lark.Lark(text, parser="lalr", propagate_positions=True, strict=True,
-                     maybe_placeholders=False)
+    return lark.Lark(
+        text, parser="lalr", propagate_positions=True, strict=True, maybe_placeholders=False
+    )
 
 
 def parse_tree(source: SourceFile) -> lark.Tree[lark.Token]:
@@ -91,11 +92,19 @@ def _bad_string(source: SourceFile, pos: int) -> Diagnostic:
     """A `"` that starts no string: it is not closed on its line, or has a bad escape."""
     line_end = source.text.find("\n", pos)
     rest = source.text[pos + 1 : line_end if line_end >= 0 else len(source.text)]
-    if '"' not in rest.replace('\\\\', "").replace('\\"', ""):
-        return Diagnostic("E001", "unterminated string", Span(pos, pos + 1, source),
-                          'close it with `"` on the same line')
-    return Diagnostic("E001", "bad escape in a string", Span(pos, pos + 1, source),
-                      'a string escapes only `\\"` and `\\\\`')
+    if '"' not in rest.replace("\\\\", "").replace('\\"', ""):
+        return Diagnostic(
+            "E001",
+            "unterminated string",
+            Span(pos, pos + 1, source),
+            'close it with `"` on the same line',
+        )
+    return Diagnostic(
+        "E001",
+        "bad escape in a string",
+        Span(pos, pos + 1, source),
+        'a string escapes only `\\"` and `\\\\`',
+    )
 
 
 def _keyword_as_name(exc: UnexpectedToken) -> lark.Token | None:
@@ -117,8 +126,7 @@ def _keyword_as_name(exc: UnexpectedToken) -> lark.Token | None:
     return None
 
 
-def _misplaced_keyword(source: SourceFile, exc: UnexpectedToken,
-                       keyword: lark.Token) -> Diagnostic:
+def _misplaced_keyword(source: SourceFile, exc: UnexpectedToken, keyword: lark.Token) -> Diagnostic:
     start = keyword.start_pos or 0
     span = Span(start, keyword.end_pos or start + 1, source)
     parser = exc.interactive_parser
@@ -142,8 +150,10 @@ def _describe(token: lark.Token) -> str:
 
 
 def _is_keyword(word: str) -> bool:
-    return any(isinstance(t.pattern, lark.lexer.PatternStr) and t.pattern.value == word
-               for t in _lark().terminals)
+    return any(
+        isinstance(t.pattern, lark.lexer.PatternStr) and t.pattern.value == word
+        for t in _lark().terminals
+    )
 
 
 def _expected(names: Iterable[Any] | None) -> str:

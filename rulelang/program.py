@@ -10,17 +10,18 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import inspect
 import itertools
 import linecache
 import os
 import threading
 import time
 import traceback
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from rulelang import ir
@@ -36,7 +37,14 @@ from rulelang.errors import (
 )
 from rulelang.facts import FactsValidator
 from rulelang.interpreter import State, evaluate
-from rulelang.models.base import Answer, Model, ModelSignature, as_model
+from rulelang.models.base import (
+    Answer,
+    Model,
+    ModelSignature,
+    arity_problems,
+    as_model,
+    fit_problems,
+)
 from rulelang.runtime import (
     ACTION_NAMES,
     BoundModel,
@@ -74,52 +82,60 @@ def compile_file(source: SourceFile) -> ir.Policy:
         return check(expand(parse(source)))
 
 
-def load(path: str | Path, models: Mapping[str, Any] | None = None, *,
-         models_yaml: str | Path | None = None, allow_unbound: bool = False,
-         strict_fields: bool = False) -> CompiledPolicy:
-    """Check, compile and bind a `.rule` file. Raises one RuleError with every problem."""
-    policy = compile_file(SourceFile.read(path))
-    bound = dict(models or {})
-    if models_yaml is not None:
-        # The yaml binds what Python did not; the merged set is checked as a whole.
-        bound = {**load_models_yaml(models_yaml, policy, require_all=False), **bound}
-    return CompiledPolicy(policy, bound, allow_unbound=allow_unbound,
-                          strict_fields=strict_fields)
-
-
-def load_source(text: str, name: str = "<string>", models: Mapping[str, Any] | None = None, *,
-                allow_unbound: bool = False, strict_fields: bool = False) -> CompiledPolicy:
-    """Like ``load``, from text (a stored policy, a test)."""
-    return CompiledPolicy(compile_file(SourceFile(name, text)), dict(models or {}),
-                          allow_unbound=allow_unbound, strict_fields=strict_fields)
-
-
-def load_models_yaml(path: str | Path, policy: ir.Policy, *, require_all: bool = True
-                     ) -> dict[str, Model]:
-    """Bind the policy's models from a models.yaml file (ModelBindingFailed if they don't fit)."""
-    from rulelang.models.registry import ModelBindingError
-    from rulelang.models.registry import load_models_yaml as load_yaml
-
-    try:
-        return dict(load_yaml(path, signatures(policy), require_all=require_all))
-    except ModelBindingError as exc:
-        raise ModelBindingFailed([Diagnostic("E403", str(m), None, "") for m in exc.messages]
-                                 ) from None
-
-
 def signatures(policy: ir.Policy) -> dict[str, ModelSignature]:
     """What an engineer's binding must fit: each model's parameters and result."""
     fields = {f.name: {x.name: str(x.type) for x in f.fields} for f in policy.facts}
-    return {m.name: ModelSignature(m.name, m.params, m.result, m.min_confidence, m.timeout_ms,
-                                   m.fallback, m.has_fallback,
-                                   {p: fields[p] for p in m.params if p in fields})
-            for m in policy.models}
+    return {
+        m.name: ModelSignature(
+            m.name,
+            m.params,
+            m.result,
+            m.min_confidence,
+            m.timeout_ms,
+            m.fallback,
+            m.has_fallback,
+            {p: fields[p] for p in m.params if p in fields},
+        )
+        for m in policy.models
+    }
 
 
-def fit_problems(impl: Any, signature: ModelSignature) -> list[str]:
-    """What an adapter says does not fit its declaration (adapters that can tell)."""
-    check = getattr(impl, "binding_problems", None)
-    return list(check(signature)) if callable(check) else []
+class BindingWarning(UserWarning):
+    """A binding that loads but will not answer as the policy expects."""
+
+
+def binding_problems(impl: Any, signature: ModelSignature) -> list[str]:
+    """Why ``impl`` cannot serve the declared model: the adapter's own checks, and for a
+    plain callable, whether it takes the declared number of arguments."""
+    if isinstance(impl, Model):
+        return fit_problems(impl, signature)
+    if not callable(impl):
+        return [f"cannot bind {impl!r}: expected a callable or an object with predict()"]
+    return arity_problems(impl, signature)
+
+
+def binding_warnings(impl: Any, decl: ir.Model) -> list[Diagnostic]:
+    """A plain callable for a model with `min_confidence` must give a confidence: one
+    annotated to return a bare number never does, so every answer counts as none."""
+    if decl.min_confidence is None or isinstance(impl, Model) or not callable(impl):
+        return []
+    try:
+        returns = inspect.signature(impl).return_annotation
+    except (TypeError, ValueError):
+        return []
+    if returns not in (float, int, bool, "float", "int", "bool"):
+        return []
+    return [
+        Diagnostic(
+            "W404",
+            f"`{decl.name}` declares min_confidence, but its callable "
+            f"returns a bare {getattr(returns, '__name__', returns)}: every "
+            "answer will count as no answer",
+            decl.span,
+            "return (value, confidence) or rulelang.Answer(value, confidence)",
+            severity="warning",
+        )
+    ]
 
 
 class Unbound:
@@ -137,14 +153,23 @@ class Unbound:
 class CompiledPolicy:
     """A checked, compiled policy with its models bound. Decide with ``decide``."""
 
-    def __init__(self, policy: ir.Policy, models: Mapping[str, Any], *,
-                 allow_unbound: bool = False, strict_fields: bool = False) -> None:
+    def __init__(
+        self,
+        policy: ir.Policy,
+        models: Mapping[str, Any],
+        *,
+        allow_unbound: bool = False,
+        strict_fields: bool = False,
+    ) -> None:
         self.policy = policy
         with gc_paused():
             self.generated = generate(policy)
             self.validator = FactsValidator(policy.facts, strict_fields=strict_fields)
-        self._executor = ThreadPoolExecutor(8, thread_name_prefix=f"rulelang-{policy.name}") \
-            if any(m.timeout_ms for m in policy.models) else None
+        self._executor = (
+            ThreadPoolExecutor(8, thread_name_prefix=f"rulelang-{policy.name}")
+            if any(m.timeout_ms for m in policy.models)
+            else None
+        )
         self.models = self._bind(models, allow_unbound)
         # Named by the generated text itself: two policies with one .rule text can still
         # differ (a template imported from beside each), and linecache must show each its own.
@@ -175,30 +200,62 @@ class CompiledPolicy:
 
     def _bind(self, models: Mapping[str, Any], allow_unbound: bool) -> tuple[BoundModel, ...]:
         declared = {m.name: m for m in self.policy.models}
-        problems = [Diagnostic("E401", f"model `{m.name}` is not bound", m.span,
-                               f"bind it: rulelang.load(..., models={{'{m.name}': ...}}) or in "
-                               "models.yaml")
-                    for m in self.policy.models if m.name not in models and not allow_unbound]
-        problems += [Diagnostic("E402", f"`{name}` is bound but the policy declares no such model",
-                                None, "declared models: " + (", ".join(declared) or "none"))
-                     for name in models if name not in declared]
-        problems += [Diagnostic("E403", problem, declared[name].span, "")
-                     for name, impl in models.items() if name in declared
-                     for problem in fit_problems(impl, signatures(self.policy)[name])]
+        problems = [
+            Diagnostic(
+                "E401",
+                f"model `{m.name}` is not bound",
+                m.span,
+                f"bind it: rulelang.open_policy(..., models={{'{m.name}': ...}}) or in models.yaml",
+            )
+            for m in self.policy.models
+            if m.name not in models and not allow_unbound
+        ]
+        problems += [
+            Diagnostic(
+                "E402",
+                f"`{name}` is bound but the policy declares no such model",
+                None,
+                "declared models: " + (", ".join(declared) or "none"),
+            )
+            for name in models
+            if name not in declared
+        ]
+        sigs = signatures(self.policy)
+        problems += [
+            Diagnostic("E403", problem, declared[name].span, "")
+            for name, impl in models.items()
+            if name in declared
+            for problem in binding_problems(impl, sigs[name])
+        ]
         if problems:
             raise ModelBindingFailed(problems)
+        self.warnings = tuple(
+            w
+            for name, impl in models.items()
+            if name in declared
+            for w in binding_warnings(impl, declared[name])
+        )
+        for warning in self.warnings:
+            warnings.warn(warning.message, BindingWarning, stacklevel=4)
         facts = frozenset(f.name for f in self.policy.facts)
-        return tuple(BoundModel(m, as_model(models.get(m.name, Unbound())), facts, self._executor)
-                     for m in self.policy.models)
+        return tuple(
+            BoundModel(m, as_model(models.get(m.name, Unbound())), facts, self._executor)
+            for m in self.policy.models
+        )
 
     def _compile(self, name: str) -> Any:
         """Compile one generated function: ``decide`` at load, ``explain`` on first use
         (it is three times the code, and many callers never explain)."""
         gen = self.generated
-        linecache.cache[self._filename] = (len(gen.source), None, gen.source.splitlines(True),
-                                           self._filename)
-        namespace: dict[str, Any] = {"__builtins__": {"float": float, "abs": abs, "min": min,
-                                                      "max": max}}
+        linecache.cache[self._filename] = (
+            len(gen.source),
+            None,
+            gen.source.splitlines(True),
+            self._filename,
+        )
+        namespace: dict[str, Any] = {
+            "__builtins__": {"float": float, "abs": abs, "min": min, "max": max}
+        }
         exec(compile(gen.only(name), self._filename, "exec"), namespace)
         # tnew builds a Firing without the NamedTuple's Python-level __new__.
         helpers = (div, round_half_up, to_money, Firing, tuple.__new__, NO_CHANGES)
@@ -212,8 +269,14 @@ class CompiledPolicy:
         return self._explain_fn
 
     # ---- deciding ----------------------------------------------------------------------
-    def decide(self, facts: Any, *, explain: bool = False, validate: bool = True,
-               replace_models: Mapping[str, Any] | None = None) -> Decision:
+    def decide(
+        self,
+        facts: Any,
+        *,
+        explain: bool = False,
+        validate: bool = True,
+        replace_models: Mapping[str, Any] | None = None,
+    ) -> Decision:
         """Decide one set of facts. Bad facts raise FactError; no rule runs.
 
         ``validate=False`` skips validation for trusted input already in run-time
@@ -222,8 +285,11 @@ class CompiledPolicy:
         """
         if validate:
             facts = self.validator.validate(facts)
-        frame = Frame(self.models, self._replacements(replace_models), explain=explain) \
-            if self.models else None
+        frame = (
+            Frame(self.models, self._replacements(replace_models), explain=explain)
+            if self.models
+            else None
+        )
         return self._run(facts, frame, explain)
 
     def _replacements(self, replace_models: Mapping[str, Any] | None) -> dict[int, Any] | None:
@@ -239,23 +305,53 @@ class CompiledPolicy:
         except (EvaluationError, ArithmeticError) as exc:
             return self._failed(exc, frame)
         except (KeyError, TypeError, AttributeError) as exc:
-            raise FactError([FactIssue("", "facts in run-time form", type(exc).__name__,
-                                       f"unvalidated facts do not fit the policy ({exc!r}): "
-                                       "decide them with validate=True")]) from None
-        return Decision(self.policy.name, self.policy.version, self.policy.source_hash,
-                        ACTION_NAMES[action], outputs, tuple(reasons), review_by, tuple(fired),
-                        tuple(trace) if trace else (), tuple(frame.calls) if frame else (),
-                        None, time.time_ns(), next(self._nonce))
+            raise FactError(
+                [
+                    FactIssue(
+                        "",
+                        "facts in run-time form",
+                        type(exc).__name__,
+                        f"unvalidated facts do not fit the policy ({exc!r}): "
+                        "decide them with validate=True",
+                    )
+                ]
+            ) from None
+        return Decision(
+            self.policy.name,
+            self.policy.version,
+            self.policy.source_hash,
+            ACTION_NAMES[action],
+            outputs,
+            tuple(reasons),
+            review_by,
+            tuple(fired),
+            tuple(trace) if trace else (),
+            tuple(frame.calls) if frame else (),
+            None,
+            time.time_ns(),
+            next(self._nonce),
+        )
 
     def _failed(self, exc: Exception, frame: Frame | None) -> Decision:
         rule = self._rule_of(exc)
         message = f"{exc}" if isinstance(exc, EvaluationError) else f"arithmetic error: {exc}"
         error = {"type": "evaluation", "message": message, "rule": rule}
         reason = f"evaluation error in {rule}: {message}" if rule else message
-        return Decision(self.policy.name, self.policy.version, self.policy.source_hash, "block",
-                        {}, (reason,), "", (), (), tuple(frame.calls) if frame else (), error,
-                        time.time_ns(),
-                        next(self._nonce))
+        return Decision(
+            self.policy.name,
+            self.policy.version,
+            self.policy.source_hash,
+            "block",
+            {},
+            (reason,),
+            "",
+            (),
+            (),
+            tuple(frame.calls) if frame else (),
+            error,
+            time.time_ns(),
+            next(self._nonce),
+        )
 
     def _rule_of(self, exc: Exception) -> str:
         """The rule whose code raised, from the generated code's line map."""
@@ -268,12 +364,30 @@ class CompiledPolicy:
 
     def reject(self, error: FactError) -> Decision:
         """The record of facts that failed validation: blocked, no rule ran."""
-        return Decision(self.policy.name, self.policy.version, self.policy.source_hash, "block",
-                        {}, ("bad facts",), "", (), (), (), error.to_dict(), time.time_ns(),
-                        next(self._nonce))
+        return Decision(
+            self.policy.name,
+            self.policy.version,
+            self.policy.source_hash,
+            "block",
+            {},
+            ("bad facts",),
+            "",
+            (),
+            (),
+            (),
+            error.to_dict(),
+            time.time_ns(),
+            next(self._nonce),
+        )
 
-    def decide_many(self, rows: Iterable[Any], *, explain: bool = False, validate: bool = True,
-                    batch_size: int = 256) -> Iterator[Decision]:
+    def decide_many(
+        self,
+        rows: Iterable[Any],
+        *,
+        explain: bool = False,
+        validate: bool = True,
+        batch_size: int = 256,
+    ) -> Iterator[Decision]:
         """Decide many, in order, calling each model once per batch of rows.
 
         Rows whose facts are bad yield a blocked decision whose ``error`` names every
@@ -298,8 +412,9 @@ class CompiledPolicy:
             except FactError as exc:
                 results[i] = self.reject(exc)
         while pending:
-            requests: dict[int, list[tuple[int, tuple[Any, ...], tuple[Any, ...]]]] = \
-                defaultdict(list)
+            requests: dict[int, list[tuple[int, tuple[Any, ...], tuple[Any, ...]]]] = defaultdict(
+                list
+            )
             for i, (facts, fetched) in list(pending.items()):
                 frame = Frame(self.models, prefetched=fetched, collect=True, explain=explain)
                 try:
@@ -314,18 +429,23 @@ class CompiledPolicy:
         return [r for r in results if r is not None]
 
     # ---- overrides ------------------------------------------------------------------------
-    def check_override(self, record: Mapping[str, Any], facts: Any, output: str, value: Any,
-                       role: str) -> OverrideCheck:
+    def check_override(
+        self, record: Mapping[str, Any], facts: Any, output: str, value: Any, role: str
+    ) -> OverrideCheck:
         """May ``role`` set ``output`` to ``value`` on this decision? Never raises."""
         rights = [r for r in self.policy.overrides if r.output == output]
         if not rights:
-            return OverrideCheck(False, f"no role may override `{output}`: the policy grants "
-                                        "no such right")
+            return OverrideCheck(
+                False, f"no role may override `{output}`: the policy grants no such right"
+            )
         right = next((r for r in rights if r.role == role), None)
         if right is None:
             roles = ", ".join(sorted({r.role for r in rights}))
-            return OverrideCheck(False, f"role `{role}` has no right to override `{output}` "
-                                        f"(roles with that right: {roles})")
+            return OverrideCheck(
+                False,
+                f"role `{role}` has no right to override `{output}` "
+                f"(roles with that right: {roles})",
+            )
         try:
             checked = self.validator.validate(facts)
             new = self._typed(output, value)
@@ -334,16 +454,21 @@ class CompiledPolicy:
         state = self._state(record, checked)
         bounds = self._bounds(right, state)
         if bounds is not None and not _within(new, bounds, right.high_inclusive):
-            return OverrideCheck(False, f"{new} is outside the allowed bounds "
-                                        f"{bounds[0]} .. {bounds[1]}", None, bounds)
+            return OverrideCheck(
+                False,
+                f"{new} is outside the allowed bounds {bounds[0]} .. {bounds[1]}",
+                None,
+                bounds,
+            )
         if output == "action":
             state.action = ACTION_NAMES.index(new)
         else:
             state.outputs[output] = new
         broken = [e.name for e in self.policy.ensures if evaluate(e.cond, state) is not True]
         if broken:
-            return OverrideCheck(False, f"the result would break constraint {', '.join(broken)}",
-                                 None, bounds)
+            return OverrideCheck(
+                False, f"the result would break constraint {', '.join(broken)}", None, bounds
+            )
         return OverrideCheck(True, "", new, bounds)
 
     def _typed(self, output: str, value: Any) -> Any:

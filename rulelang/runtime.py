@@ -13,14 +13,14 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from rulelang import ir
 from rulelang.decision import ModelCall
 from rulelang.errors import EvaluationError
-from rulelang.models.base import Answer, Model
+from rulelang.models.base import Answer, Explaining, Model
 
 ACTION_NAMES = ("allow", "review", "block")
 
@@ -44,8 +44,9 @@ def to_money(x: Any) -> Decimal:
 
 def round_half_up(x: Any, places: Any = None) -> Any:
     """round(x) gives an int; round(x, n) keeps x's type. Ties go away from zero."""
-    exact = x if isinstance(x, Decimal) else Decimal(repr(x)) if isinstance(x, float) else \
-        Decimal(x)
+    exact = (
+        x if isinstance(x, Decimal) else Decimal(repr(x)) if isinstance(x, float) else Decimal(x)
+    )
     if places is None:
         return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
     try:
@@ -71,8 +72,13 @@ class Judged:
 class BoundModel:
     """A declared model bound to an implementation; immutable after construction."""
 
-    def __init__(self, decl: ir.Model, impl: Model, facts: frozenset[str],
-                 executor: ThreadPoolExecutor | None) -> None:
+    def __init__(
+        self,
+        decl: ir.Model,
+        impl: Model,
+        facts: frozenset[str],
+        executor: ThreadPoolExecutor | None,
+    ) -> None:
         self.decl = decl
         self.impl = impl
         self.version = str(getattr(impl, "version", "unknown"))
@@ -82,39 +88,59 @@ class BoundModel:
 
     def key(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
         """Memo key: facts are fixed within a decision, so only scalars vary."""
-        return (self.decl.index, *(a for a, fact in zip(args, self.fact_mask, strict=True)
-                                   if not fact))
+        return (
+            self.decl.index,
+            *(a for a, fact in zip(args, self.fact_mask, strict=True) if not fact),
+        )
 
     def answer(self, args: tuple[Any, ...], explain: bool = False) -> Judged:
         start = time.perf_counter()
         try:
-            raw = self._invoke(args, explain)
+            raw = self._invoke(args)
         except FutureTimeout:
             return self.judge(None, start, args, "timeout")
         except Exception as exc:  # a model's failure is no answer, never a crash
             return self.judge(None, start, args, f"error: {type(exc).__name__}: {exc}"[:200])
-        return self.judge(raw, start, args)
+        judged = self.judge(raw, start, args)
+        return self.explained(judged, args) if explain else judged
 
-    def answer_batch(self, rows: Sequence[tuple[Any, ...]], explain: bool = False
-                     ) -> list[Judged]:
+    def answer_batch(self, rows: Sequence[tuple[Any, ...]], explain: bool = False) -> list[Judged]:
         """One call for many rows; each row's ms is its share of the batch.
 
         With a timeout, the batch gets the time its rows would have had one by one;
         past that, every row of it is a timeout. If the batch call fails, each row
         is asked on its own, so one bad row cannot sink the others.
         """
-        if explain and hasattr(self.impl, "explain"):
-            return [self.answer(row, explain) for row in rows]  # details are per row
         start = time.perf_counter()
         try:
             raws = self._invoke_batch(rows)
         except FutureTimeout:
             return [self.judge(None, start, row, "timeout") for row in rows]
         except Exception:
-            return [self.answer(row) for row in rows]
+            return [self.answer(row, explain) for row in rows]
         share = (time.perf_counter() - start) / max(1, len(rows))
-        return [self.judge(raw, time.perf_counter() - share, row) for raw, row in
-                zip(raws, rows, strict=True)]
+        judged = [
+            self.judge(raw, time.perf_counter() - share, row)
+            for raw, row in zip(raws, rows, strict=True)
+        ]
+        if explain:
+            judged = [self.explained(j, row) for j, row in zip(judged, rows, strict=True)]
+        return judged
+
+    def explained(self, judged: Judged, args: tuple[Any, ...]) -> Judged:
+        """The answer with the adapter's explanation (LightGBM's feature contributions)
+        added to its trace record. The explanation is asked for after the answer was
+        timed and judged: explaining never changes an outcome, and its cost is not
+        charged to the model's timeout."""
+        if not isinstance(self.impl, Explaining) or judged.call.source != "model":
+            return judged
+        try:
+            detail = unpack(self.impl.explain(args))[3]
+        except Exception:  # an explanation is a courtesy: the answer stands without it
+            return judged
+        if detail is None:
+            return judged
+        return Judged(judged.value, replace(judged.call, detail=detail))
 
     def _invoke_batch(self, rows: Sequence[tuple[Any, ...]]) -> list[Any]:
         if self.timeout_s is None or self.executor is None:
@@ -126,25 +152,33 @@ class BoundModel:
             raise ValueError(f"predict_batch gave {len(raws)} answers for {len(rows)} rows")
         return raws
 
-    def _invoke(self, args: tuple[Any, ...], explain: bool) -> Any:
-        # On the explain path an adapter that can say why (LightGBM) is asked to.
-        ask = getattr(self.impl, "explain", None) if explain else None
-        ask = ask if callable(ask) else self.impl.predict
+    def _invoke(self, args: tuple[Any, ...]) -> Any:
         if self.timeout_s is None or self.executor is None:
-            return ask(args)
-        return self.executor.submit(ask, args).result(timeout=self.timeout_s)
+            return self.impl.predict(args)
+        return self.executor.submit(self.impl.predict, args).result(timeout=self.timeout_s)
 
-    def judge(self, raw: Any, start: float, args: tuple[Any, ...], reason: str | None = None
-              ) -> Judged:
+    def judge(
+        self, raw: Any, start: float, args: tuple[Any, ...], reason: str | None = None
+    ) -> Judged:
         value, confidence, source, detail = unpack(raw)
         ms = (time.perf_counter() - start) * 1000
         if reason is None:
             value, reason = self.check(value, confidence, ms)
         if reason is not None:
-            value, source = (self.decl.fallback, "fallback") if self.decl.has_fallback else \
-                (None, "none")
-        call = ModelCall(self.decl.name, self.version, value, confidence, ms, source, reason,
-                         self.render_args(args), detail)
+            value, source = (
+                (self.decl.fallback, "fallback") if self.decl.has_fallback else (None, "none")
+            )
+        call = ModelCall(
+            self.decl.name,
+            self.version,
+            value,
+            confidence,
+            ms,
+            source,
+            reason,
+            self.render_args(args),
+            detail,
+        )
         return Judged(value, call)
 
     def check(self, value: Any, confidence: float | None, ms: float) -> tuple[Any, str | None]:
@@ -165,8 +199,10 @@ class BoundModel:
         return value, None
 
     def render_args(self, args: tuple[Any, ...]) -> str:
-        parts = [p if fact else repr(a)[:60] for p, a, fact in
-                 zip(self.decl.params, args, self.fact_mask, strict=True)]
+        parts = [
+            p if fact else repr(a)[:60]
+            for p, a, fact in zip(self.decl.params, args, self.fact_mask, strict=True)
+        ]
         return ", ".join(parts)
 
 
@@ -215,12 +251,16 @@ class NeedAnswer(Exception):
 class Frame:
     """Per-decision state: the memo, the calls made, test replacements, batch answers."""
 
-    __slots__ = ("calls", "collect", "explain", "memo", "models", "prefetched", "replaced",
-                 "seen")
+    __slots__ = ("calls", "collect", "explain", "memo", "models", "prefetched", "replaced", "seen")
 
-    def __init__(self, models: Sequence[BoundModel], replaced: dict[int, Any] | None = None,
-                 prefetched: dict[tuple[Any, ...], Judged] | None = None,
-                 collect: bool = False, explain: bool = False) -> None:
+    def __init__(
+        self,
+        models: Sequence[BoundModel],
+        replaced: dict[int, Any] | None = None,
+        prefetched: dict[tuple[Any, ...], Judged] | None = None,
+        collect: bool = False,
+        explain: bool = False,
+    ) -> None:
         self.models = models
         self.explain = explain
         self.memo: dict[tuple[Any, ...], Any] = {}
@@ -247,8 +287,9 @@ class Frame:
         self.seen[label] = value
         return value
 
-    def fetch(self, bound: BoundModel, index: int, args: tuple[Any, ...],
-              key: tuple[Any, ...]) -> Judged:
+    def fetch(
+        self, bound: BoundModel, index: int, args: tuple[Any, ...], key: tuple[Any, ...]
+    ) -> Judged:
         if self.replaced is not None and index in self.replaced:
             return replaced_answer(bound, self.replaced[index], args)
         if self.prefetched is not None and key in self.prefetched:
@@ -265,6 +306,14 @@ def replaced_answer(bound: BoundModel, value: Any, args: tuple[Any, ...]) -> Jud
         value, source = decl.fallback, "fallback"
     else:
         source = "test"
-    call = ModelCall(decl.name, "test", value, 1.0 if value is not None else None, 0.0, source,
-                     None if value is not None else "unknown in test", bound.render_args(args))
+    call = ModelCall(
+        decl.name,
+        "test",
+        value,
+        1.0 if value is not None else None,
+        0.0,
+        source,
+        None if value is not None else "unknown in test",
+        bound.render_args(args),
+    )
     return Judged(value, call)

@@ -43,8 +43,14 @@ def expand(module: n.Module, library: Path | None = None) -> Expanded:
         if isinstance(item, n.Use):
             template = templates.get(item.template)
             if template is None:
-                problems.append(Diagnostic("E101", f"unknown template `{item.template}`",
-                                           item.span, did_you_mean(item.template, templates)))
+                problems.append(
+                    Diagnostic(
+                        "E101",
+                        f"unknown template `{item.template}`",
+                        item.span,
+                        did_you_mean(item.template, templates),
+                    )
+                )
                 continue
             expanded = _apply(item, template, problems)
             items.extend(expanded)
@@ -71,17 +77,30 @@ def _collect_templates(
 
 def _add(found: dict[str, n.Template], template: n.Template, problems: list[Diagnostic]) -> None:
     if template.name in found:
-        problems.append(Diagnostic("E102", f"template `{template.name}` is defined twice",
-                                   template.span, "rename one of them"))
+        problems.append(
+            Diagnostic(
+                "E102",
+                f"template `{template.name}` is defined twice",
+                template.span,
+                "rename one of them",
+            )
+        )
     found[template.name] = template
 
 
-def _import(item: n.Import, problems: list[Diagnostic], seen: set[str], library: Path
-            ) -> dict[str, n.Template]:
+def _import(
+    item: n.Import, problems: list[Diagnostic], seen: set[str], library: Path
+) -> dict[str, n.Template]:
     path = resolve_import(item.path, item.span.file.name, library)
     if path is None:
-        problems.append(Diagnostic("E103", f"cannot find `{item.path}` to import", item.span,
-                                   f"standard library files: {', '.join(stdlib_names(library))}"))
+        problems.append(
+            Diagnostic(
+                "E103",
+                f"cannot find `{item.path}` to import",
+                item.span,
+                f"standard library files: {', '.join(stdlib_names(library))}",
+            )
+        )
         return {}
     key = str(path.resolve())
     if key in seen:
@@ -94,8 +113,14 @@ def _import(item: n.Import, problems: list[Diagnostic], seen: set[str], library:
         return {}
     for other in imported.items:
         if not isinstance(other, (n.Template, n.Import)):
-            problems.append(Diagnostic("E104", "an imported file may hold only templates and "
-                                       "imports", other.span, f"imported by {item.span.file.name}"))
+            problems.append(
+                Diagnostic(
+                    "E104",
+                    "an imported file may hold only templates and imports",
+                    other.span,
+                    f"imported by {item.span.file.name}",
+                )
+            )
     return _collect_templates(imported, problems, seen, library)
 
 
@@ -115,9 +140,15 @@ def stdlib_names(library: Path | None = None) -> list[str]:
 def _apply(use: n.Use, template: n.Template, problems: list[Diagnostic]) -> list[n.Item]:
     if len(use.args) != len(template.params):
         names = ", ".join(p.name for p in template.params)
-        problems.append(Diagnostic("E105", f"template `{template.name}` takes "
-                                   f"{len(template.params)} arguments, got {len(use.args)}",
-                                   use.span, f"`{template.name}({names})`"))
+        problems.append(
+            Diagnostic(
+                "E105",
+                f"template `{template.name}` takes "
+                f"{len(template.params)} arguments, got {len(use.args)}",
+                use.span,
+                f"`{template.name}({names})`",
+            )
+        )
         return []
     mapping = {p.name: a for p, a in zip(template.params, use.args, strict=True)}
     single = len(template.body) == 1
@@ -152,6 +183,12 @@ def _replace_name(node: n.Name, arg: n.Expr, problems: list[Diagnostic]) -> n.Ex
         return arg
     if isinstance(arg, n.Name):
         return n.Name(arg.parts + node.parts[1:], arg.span)
-    problems.append(Diagnostic("E106", f"`{node.dotted}` needs a facts name as argument",
-                               arg.span, "pass a facts block name here"))
+    problems.append(
+        Diagnostic(
+            "E106",
+            f"`{node.dotted}` needs a facts name as argument",
+            arg.span,
+            "pass a facts block name here",
+        )
+    )
     return node

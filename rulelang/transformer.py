@@ -76,8 +76,9 @@ class AstBuilder(Transformer[Token, Any]):
 
     def policy_header(self, span: Span, c: list[Any]) -> n.PolicyHeader:
         clauses = dict(c[1:])
-        return n.PolicyHeader(str(c[0]), clauses.get("title"), clauses.get("version"),
-                              clauses.get("owner"), span)
+        return n.PolicyHeader(
+            str(c[0]), clauses.get("title"), clauses.get("version"), clauses.get("owner"), span
+        )
 
     def header_title(self, span: Span, c: list[Any]) -> tuple[str, str]:
         return ("title", unquote(c[0]))
@@ -96,8 +97,16 @@ class AstBuilder(Transformer[Token, Any]):
         name, type_name, *rest = c
         optional = "optional" in rest
         domain = next((r for r in rest if isinstance(r, dict)), {})
-        return n.FieldDecl(str(name), str(type_name), domain.get("enum"), domain.get("low"),
-                           domain.get("high"), domain.get("high_inclusive", True), optional, span)
+        return n.FieldDecl(
+            str(name),
+            str(type_name),
+            domain.get("enum"),
+            domain.get("low"),
+            domain.get("high"),
+            domain.get("high_inclusive", True),
+            optional,
+            span,
+        )
 
     def optional_flag(self, span: Span, c: list[Any]) -> str:
         return "optional"
@@ -116,9 +125,15 @@ class AstBuilder(Transformer[Token, Any]):
         tokens = [x for x in c if isinstance(x, Token)]
         name, params, result = tokens[0], tokens[1:-1], tokens[-1]
         opts: dict[str, Any] = dict(x for x in c if isinstance(x, tuple))
-        return n.ModelDecl(str(name), tuple(n.Name((str(p),), self._tok(p)) for p in params),
-                           str(result), opts.get("min_confidence"), opts.get("timeout_ms"),
-                           opts.get("fallback"), span)
+        return n.ModelDecl(
+            str(name),
+            tuple(n.Name((str(p),), self._tok(p)) for p in params),
+            str(result),
+            opts.get("min_confidence"),
+            opts.get("timeout_ms"),
+            opts.get("fallback"),
+            span,
+        )
 
     def opt_min_confidence(self, span: Span, c: list[Any]) -> tuple[str, n.Literal]:
         return ("min_confidence", number_literal(str(c[0]), self._tok(c[0])))
@@ -156,8 +171,14 @@ class AstBuilder(Transformer[Token, Any]):
     def priority(self, span: Span, c: list[Any]) -> int:
         text = str(c[0])
         if not text.lstrip("-").isdigit():
-            self.problems.append(Diagnostic("E010", "priority must be a whole number",
-                                            self._tok(c[0]), "write for example `priority 100`"))
+            self.problems.append(
+                Diagnostic(
+                    "E010",
+                    "priority must be a whole number",
+                    self._tok(c[0]),
+                    "write for example `priority 100`",
+                )
+            )
             return 0
         return int(text)
 

@@ -54,8 +54,15 @@ decision
 end
 """
 
-ITEM = {"price": "100.00", "cost": "50.00", "stock": 5, "category": "bags", "score": 1.0,
-        "discount": "0.10", "vip": False}
+ITEM = {
+    "price": "100.00",
+    "cost": "50.00",
+    "stock": 5,
+    "category": "bags",
+    "score": 1.0,
+    "discount": "0.10",
+    "vip": False,
+}
 
 
 def facts(**changes: Any) -> dict[str, dict[str, Any]]:
@@ -77,7 +84,7 @@ def assert_golden(path: Path, actual: str) -> None:
 def error_of(text: str, name: str = "t.rule", **kwargs: Any) -> RuleError:
     """The error that loading ``text`` raises (fails the test if it loads)."""
     with pytest.raises(RuleError) as info:
-        rulelang.load_source(text, name=name, allow_unbound=True, **kwargs)
+        rulelang.open_source(text, name=name, allow_unbound=True, **kwargs)
     return info.value
 
 
@@ -91,15 +98,16 @@ def underlined(report: str) -> list[str]:
         if caret and source:
             gutter = len(source.group(1))
             start = len(line) - len(caret.group(2)) - gutter - 3
-            found.append(source.group(2)[start:start + len(caret.group(2))])
+            found.append(source.group(2)[start : start + len(caret.group(2))])
     return found
 
 
 class Recorder:
     """A stand-in model: a fixed answer (or a function of the arguments), counting calls."""
 
-    def __init__(self, answer: Any = None, fn: Callable[..., Any] | None = None,
-                 version: str = "test-1") -> None:
+    def __init__(
+        self, answer: Any = None, fn: Callable[..., Any] | None = None, version: str = "test-1"
+    ) -> None:
         self.answer = answer
         self.fn = fn
         self.version = version
@@ -117,20 +125,32 @@ class Recorder:
 
 def retail_models(fraud: Any = (0.1, 0.95), similarity: Any = 0.0) -> dict[str, Any]:
     """Plain-Python stand-ins for the retail example's models (fixed answers)."""
-    return {"fraud_risk": Recorder(fraud, version="2026-11-01"),
-            "similarity": Recorder(similarity, version="sim-1")}
+    return {
+        "fraud_risk": Recorder(fraud, version="2026-11-01"),
+        "similarity": Recorder(similarity, version="sim-1"),
+    }
 
 
 def retail_facts(**item: Any) -> dict[str, dict[str, Any]]:
-    base = {"sku": "BAG-1", "category": "bags", "description": "black leather tote",
-            "base_price": "1000.00", "cost": "400.00", "stock": 12, "new_collection": False}
-    return {"item": {**base, **item}, "customer": {"tier": "standard"},
-            "order": {"discount": "0.10", "channel": "web"}}
+    base = {
+        "sku": "BAG-1",
+        "category": "bags",
+        "description": "black leather tote",
+        "base_price": "1000.00",
+        "cost": "400.00",
+        "stock": 12,
+        "new_collection": False,
+    }
+    return {
+        "item": {**base, **item},
+        "customer": {"tier": "standard"},
+        "order": {"discount": "0.10", "channel": "web"},
+    }
 
 
 @pytest.fixture
 def retail() -> rulelang.CompiledPolicy:
-    return rulelang.load(RETAIL, models=retail_models())
+    return rulelang.open_policy(RETAIL, models=retail_models())
 
 
 def exact(value: Any) -> Any:
@@ -147,8 +167,12 @@ def exact(value: Any) -> Any:
 
 
 # `pytest --hypothesis-profile=debug`: replay and generate without shrinking, one bug.
-settings.register_profile("debug", phases=[Phase.explicit, Phase.reuse, Phase.generate],
-                          report_multiple_bugs=False, print_blob=True)
+settings.register_profile(
+    "debug",
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    report_multiple_bugs=False,
+    print_blob=True,
+)
 
 
 @pytest.fixture(scope="session")

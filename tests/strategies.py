@@ -33,20 +33,99 @@ REPO = Path(__file__).resolve().parent.parent
 # ---- source text for the parser fuzz test ---------------------------------------------------
 
 KEYWORDS = (
-    "policy", "title", "version", "owner", "end", "facts", "model", "min_confidence",
-    "timeout", "fallback", "decision", "rule", "priority", "when", "then", "if", "unknown",
-    "boost", "by", "block", "review", "allow", "ensure", "otherwise", "override", "within",
-    "test", "given", "with", "expect", "fired", "not", "invariant", "import", "use", "as",
-    "template", "and", "or", "implies", "in", "is", "present", "optional", "true", "false",
-    "else", "ms", "s", "text", "number", "int", "money", "percent", "bool", "score",
+    "policy",
+    "title",
+    "version",
+    "owner",
+    "end",
+    "facts",
+    "model",
+    "min_confidence",
+    "timeout",
+    "fallback",
+    "decision",
+    "rule",
+    "priority",
+    "when",
+    "then",
+    "if",
+    "unknown",
+    "boost",
+    "by",
+    "block",
+    "review",
+    "allow",
+    "ensure",
+    "otherwise",
+    "override",
+    "within",
+    "test",
+    "given",
+    "with",
+    "expect",
+    "fired",
+    "not",
+    "invariant",
+    "import",
+    "use",
+    "as",
+    "template",
+    "and",
+    "or",
+    "implies",
+    "in",
+    "is",
+    "present",
+    "optional",
+    "true",
+    "false",
+    "else",
+    "ms",
+    "s",
+    "text",
+    "number",
+    "int",
+    "money",
+    "percent",
+    "bool",
+    "score",
 )
-PUNCTUATION = ("(", ")", "{", "}", ",", ":", ".", "..", "..<", "??", "=", "==", "!=", "<",
-               "<=", ">", ">=", "+", "-", "*", "/", "->", "%", "#", '"', "\\", "\n")
+PUNCTUATION = (
+    "(",
+    ")",
+    "{",
+    "}",
+    ",",
+    ":",
+    ".",
+    "..",
+    "..<",
+    "??",
+    "=",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "->",
+    "%",
+    "#",
+    '"',
+    "\\",
+    "\n",
+)
 _WORDS = st.sampled_from(KEYWORDS + PUNCTUATION) | st.from_regex(
-    r'[a-z_][a-z0-9_]{0,6}|[0-9]{1,4}(\.[0-9]{1,3})?%?|"[a-z \\"]{0,6}"', fullmatch=True)
+    r'[a-z_][a-z0-9_]{0,6}|[0-9]{1,4}(\.[0-9]{1,3})?%?|"[a-z \\"]{0,6}"', fullmatch=True
+)
 
 _TOKEN = re.compile(
-    r'"(?:\\.|[^"\\\n])*"|#[^\n]*|\d+(?:\.\d+)?%?|[a-z_][a-z0-9_]*|\.\.<|\.\.|\?\?|->|[=!<>]=|\S')
+    r'"(?:\\.|[^"\\\n])*"|#[^\n]*|\d+(?:\.\d+)?%?|[a-z_][a-z0-9_]*|\.\.<|\.\.|\?\?|->|[=!<>]=|\S'
+)
 
 
 def random_source() -> st.SearchStrategy[str]:
@@ -166,8 +245,13 @@ class GeneratedPolicy:
 class PolicyWriter:
     """Writes one random policy, drawing every choice from Hypothesis."""
 
-    def __init__(self, draw: Any, fields: list[FieldSpec], outputs: list[tuple[str, str]],
-                 models: list[ModelSpec]) -> None:
+    def __init__(
+        self,
+        draw: Any,
+        fields: list[FieldSpec],
+        outputs: list[tuple[str, str]],
+        models: list[ModelSpec],
+    ) -> None:
         self.draw = draw
         self.fields = fields
         self.outputs = outputs
@@ -205,7 +289,9 @@ class PolicyWriter:
         target = t.Type(want)
         if depth <= 0:
             leaves: list[Callable[[], E | None]] = [
-                lambda: self.num_field(target), lambda: self.num_output(target, ctx)]
+                lambda: self.num_field(target),
+                lambda: self.num_output(target, ctx),
+            ]
             return self.first(leaves, lambda: self.literal(want))
         d = depth - 1
         makers: list[Callable[[], E | None]] = [
@@ -223,16 +309,25 @@ class PolicyWriter:
         return self.first(makers, lambda: self.literal(want))
 
     def num_field(self, target: t.Type) -> E | None:
-        options = [f for f in self.fields if not f.optional and not f.enum
-                   and f.kind in t.NUMERIC and t.assignable(target, f.type)]
+        options = [
+            f
+            for f in self.fields
+            if not f.optional
+            and not f.enum
+            and f.kind in t.NUMERIC
+            and t.assignable(target, f.type)
+        ]
         if not options:
             return None
         f = self.pick(options)
         return E(f.label, f.type)
 
     def opt_field(self, target: t.Type, ctx: Ctx, depth: int) -> E | None:
-        options = [f for f in self.fields if f.optional and not f.enum
-                   and f.kind in t.NUMERIC and t.assignable(target, f.type)]
+        options = [
+            f
+            for f in self.fields
+            if f.optional and not f.enum and f.kind in t.NUMERIC and t.assignable(target, f.type)
+        ]
         if not options:
             return None
         f = self.pick(options)
@@ -244,8 +339,9 @@ class PolicyWriter:
     def num_output(self, target: t.Type, ctx: Ctx) -> E | None:
         if not ctx.outputs:
             return None
-        options = [(n, k) for n, k in self.outputs
-                   if t.Type(k).numeric and t.assignable(target, t.Type(k))]
+        options = [
+            (n, k) for n, k in self.outputs if t.Type(k).numeric and t.assignable(target, t.Type(k))
+        ]
         if not options:
             return None
         name, kind = self.pick(options)
@@ -281,16 +377,21 @@ class PolicyWriter:
         left = self.num(want, depth, ctx)
         if op == "/" and self.chance(80):
             text = self.pick(DIVISORS)
-            right = E(text, t.PERCENT if "%" in text else t.LITERAL if "." in text else t.INT,
-                      const=True)
+            right = E(
+                text, t.PERCENT if "%" in text else t.LITERAL if "." in text else t.INT, const=True
+            )
         else:
             right_want = "percent" if want == "money" and op in "*/" and self.chance(60) else want
             right = self.num(right_want, depth, ctx)
         result = t.arith(op, left.type, right.type)
         if isinstance(result, str) or not t.assignable(t.Type(want), result):
             return None
-        return E(f"({left.text} {op} {right.text})", result, left.unknown or right.unknown,
-                 left.const and right.const)
+        return E(
+            f"({left.text} {op} {right.text})",
+            result,
+            left.unknown or right.unknown,
+            left.const and right.const,
+        )
 
     def neg(self, want: str, depth: int, ctx: Ctx) -> E:
         inner = self.num(want, depth, ctx)
@@ -322,15 +423,22 @@ class PolicyWriter:
         common = t.join(a.type, b.type)
         if common is None or not t.assignable(t.Type(want), common):
             return None
-        return E(f"(if {cond.text} then {a.text} else {b.text})", common,
-                 cond.unknown or a.unknown or b.unknown, cond.const and a.const and b.const)
+        return E(
+            f"(if {cond.text} then {a.text} else {b.text})",
+            common,
+            cond.unknown or a.unknown or b.unknown,
+            cond.const and a.const and b.const,
+        )
 
     # ---- text -------------------------------------------------------------------------
     def text(self, depth: int, ctx: Ctx) -> E:
         options: list[E] = [E(f'"{w}"', t.TEXT, const=True) for w in WORDS]
         options += [E(f.label, t.TEXT) for f in self.fields if f.kind == "text" and not f.optional]
-        options += [E(f'({f.label} ?? "a")', t.TEXT) for f in self.fields
-                    if f.kind == "text" and f.optional and not f.enum]
+        options += [
+            E(f'({f.label} ?? "a")', t.TEXT)
+            for f in self.fields
+            if f.kind == "text" and f.optional and not f.enum
+        ]
         if ctx.outputs:
             options += [E(n, t.TEXT) for n, k in self.outputs if k == "text"]
         return self.pick(options)
@@ -338,8 +446,9 @@ class PolicyWriter:
     # ---- conditions -------------------------------------------------------------------
     def boolean(self, depth: int, ctx: Ctx) -> E:
         if depth <= 0:
-            return self.first([self.bool_leaf, lambda: self.compare(0, ctx)],
-                              lambda: self.compare(0, ctx))
+            return self.first(
+                [self.bool_leaf, lambda: self.compare(0, ctx)], lambda: self.compare(0, ctx)
+            )
         d = depth - 1
         makers: list[Callable[[], E | None]] = [
             lambda: self.compare(d, ctx),
@@ -361,8 +470,11 @@ class PolicyWriter:
 
     def bool_leaf(self) -> E | None:
         options = [E(f.label, t.BOOL) for f in self.fields if f.kind == "bool" and not f.optional]
-        options += [E(f"({f.label} ?? {self.pick(['true', 'false'])})", t.BOOL)
-                    for f in self.fields if f.kind == "bool" and f.optional]
+        options += [
+            E(f"({f.label} ?? {self.pick(['true', 'false'])})", t.BOOL)
+            for f in self.fields
+            if f.kind == "bool" and f.optional
+        ]
         return self.pick(options) if options else None
 
     def compare(self, depth: int, ctx: Ctx) -> E:
@@ -376,7 +488,7 @@ class PolicyWriter:
         if not options:
             return None
         f = self.pick(options)
-        subject = f"({f.label} ?? \"{f.enum[0]}\")" if f.optional else f.label  # type: ignore[index]
+        subject = f'({f.label} ?? "{f.enum[0]}")' if f.optional else f.label  # type: ignore[index]
         value = self.pick(f.enum)
         if self.chance(30):
             return E(f'({subject} in {{"{value}", "{self.pick(f.enum)}"}})', t.BOOL)
@@ -395,16 +507,23 @@ class PolicyWriter:
         want = self.pick(["number", "money", "percent", "int"])
         v, lo, hi = (self.num(want, depth, ctx) for _ in range(3))
         op = self.pick(["..", "..<"])
-        return E(f"({v.text} in {lo.text} {op} {hi.text})", t.BOOL,
-                 v.unknown or lo.unknown or hi.unknown, v.const and lo.const and hi.const)
+        return E(
+            f"({v.text} in {lo.text} {op} {hi.text})",
+            t.BOOL,
+            v.unknown or lo.unknown or hi.unknown,
+            v.const and lo.const and hi.const,
+        )
 
     def in_set(self, depth: int, ctx: Ctx) -> E:
         want = self.pick(["number", "money", "percent", "int"])
         v = self.num(want, depth, ctx)
         items = [self.num(want, 0, ctx) for _ in range(self.draw(st.integers(1, 3)))]
-        return E(f"({v.text} in {{{', '.join(i.text for i in items)}}})", t.BOOL,
-                 v.unknown or any(i.unknown for i in items),
-                 v.const and all(i.const for i in items))
+        return E(
+            f"({v.text} in {{{', '.join(i.text for i in items)}}})",
+            t.BOOL,
+            v.unknown or any(i.unknown for i in items),
+            v.const and all(i.const for i in items),
+        )
 
     def present(self, ctx: Ctx) -> E | None:
         options = [f for f in self.fields if f.optional]
@@ -443,8 +562,9 @@ class PolicyWriter:
         if not ctx.models or not options:
             return None
         call = self.call(self.pick(options), ctx, depth)
-        return E(f'({call.text} {self.pick(["==", "!="])} "{self.pick(WORDS)}")', t.BOOL,
-                 call.unknown)
+        return E(
+            f'({call.text} {self.pick(["==", "!="])} "{self.pick(WORDS)}")', t.BOOL, call.unknown
+        )
 
     def condition(self, ctx: Ctx) -> E:
         cond = self.boolean(self.draw(st.integers(1, 3)), ctx)
@@ -474,8 +594,11 @@ class PolicyWriter:
             boostable = [(n, k) for n, k in self.outputs if k in ("number", "money", "percent")]
             if kind == "boost" and boostable:
                 name, _ = self.pick(boostable)
-                by = self.pick([*PERCENTS, "-20%"]) if self.chance(70) else \
-                    self.value("percent", ctx).text
+                by = (
+                    self.pick([*PERCENTS, "-20%"])
+                    if self.chance(70)
+                    else self.value("percent", ctx).text
+                )
                 out.append(f"boost {name} by {by}")
             elif kind in ("assign", "boost"):
                 name, k = self.pick(self.outputs)
@@ -516,8 +639,11 @@ def field_specs(draw: Any) -> list[FieldSpec]:
         for i in range(draw(st.integers(1, 5))):
             kind = draw(st.sampled_from(FIELD_KINDS))
             optional = draw(st.integers(0, 3)) == 0
-            enum = tuple(draw(st.sampled_from([("x", "y"), ("x", "y", "z"), ("lo", "hi")]))) \
-                if kind == "enum" else None
+            enum = (
+                tuple(draw(st.sampled_from([("x", "y"), ("x", "y", "z"), ("lo", "hi")])))
+                if kind == "enum"
+                else None
+            )
             fields.append(FieldSpec(block, f"f{i}", "text" if enum else kind, optional, enum))
     return fields
 
@@ -527,9 +653,15 @@ def model_specs(draw: Any, facts_names: Sequence[str]) -> list[ModelSpec]:
     models = []
     for i in range(draw(st.integers(0, 3))):
         result = draw(st.sampled_from(["score", "score", "number", "bool", "text"]))
-        params = tuple(draw(st.lists(
-            st.sampled_from([*facts_names, "number", "text", "money", "int"]),
-            min_size=1, max_size=2)))
+        params = tuple(
+            draw(
+                st.lists(
+                    st.sampled_from([*facts_names, "number", "text", "money", "int"]),
+                    min_size=1,
+                    max_size=2,
+                )
+            )
+        )
         fallback = None
         if draw(st.booleans()):
             fallback = {"score": "0.5", "number": "1.5", "bool": "false", "text": '"a"'}[result]
@@ -547,14 +679,23 @@ def policies(draw: Any) -> GeneratedPolicy:
     fields = draw(field_specs())
     facts_names = sorted({f.facts for f in fields})
     models = draw(model_specs(facts_names))
-    kinds = draw(st.lists(st.sampled_from(["number", "money", "percent", "int", "bool", "text"]),
-                          min_size=1, max_size=4))
+    kinds = draw(
+        st.lists(
+            st.sampled_from(["number", "money", "percent", "int", "bool", "text"]),
+            min_size=1,
+            max_size=4,
+        )
+    )
     outputs = [(f"o{i}", k) for i, k in enumerate(kinds)]
     w = PolicyWriter(draw, fields, outputs, models)
-    out = ['# generated', 'policy generated', '  version "1"', 'end', '']
+    out = ["# generated", "policy generated", '  version "1"', "end", ""]
     for block in facts_names:
-        out += [f"facts {block}", *[f"  {_field_decl(f)}" for f in fields if f.facts == block],
-                "end", ""]
+        out += [
+            f"facts {block}",
+            *[f"  {_field_decl(f)}" for f in fields if f.facts == block],
+            "end",
+            "",
+        ]
     out += [_model_decl(m) + "\n" for m in models]
     out.append("decision")
     no_models = Ctx(models=False, outputs=False)
@@ -565,7 +706,7 @@ def policies(draw: Any) -> GeneratedPolicy:
     for i in range(draw(st.integers(1, 5))):
         out.append(_rule(w, f"r{i}", in_rules))
         rule_names.append(f"r{i}")
-    written = "\n".join(out[out.index("decision"):])
+    written = "\n".join(out[out.index("decision") :])
     for m in models:  # every declared model must be used (E208)
         # Read use from the text written: a maker may draw a call and then give up.
         if not re.search(rf"\b{m.name}\(", written):
@@ -574,8 +715,7 @@ def policies(draw: Any) -> GeneratedPolicy:
     in_ensures = Ctx(models=False, outputs=True)
     for i in range(draw(st.integers(0, 2))):
         cond = w.condition(in_ensures)
-        out += [f"ensure e{i}", f"  {cond.text}", f"  otherwise {w.actions(in_ensures)}", "end",
-                ""]
+        out += [f"ensure e{i}", f"  {cond.text}", f"  otherwise {w.actions(in_ensures)}", "end", ""]
         rule_names.append(f"e{i}")
     return GeneratedPolicy("\n".join(out), fields, outputs, models, rule_names)
 
@@ -610,8 +750,11 @@ _PERCENT_POOL = tuple(Decimal(x) for x in ("0", "0.1", "0.15", "0.5", "1"))
 def _inside(info: ir.FieldInfo, value: Any) -> bool:
     if info.low is None:
         return True
-    return bool(info.low <= value <= info.high) if info.high_inclusive else bool(
-        info.low <= value < info.high)
+    return (
+        bool(info.low <= value <= info.high)
+        if info.high_inclusive
+        else bool(info.low <= value < info.high)
+    )
 
 
 def value_for(info: ir.FieldInfo) -> st.SearchStrategy[Any]:
@@ -625,26 +768,30 @@ def value_for(info: ir.FieldInfo) -> st.SearchStrategy[Any]:
         return st.sampled_from(["", *WORDS]) | st.text(max_size=8)
     low, high = info.low, info.high
     if kind == "int":
-        return st.integers(int(low) if low is not None else -50,
-                           (int(high) if info.high_inclusive else int(high) - 1)
-                           if high is not None else 50)
+        return st.integers(
+            int(low) if low is not None else -50,
+            (int(high) if info.high_inclusive else int(high) - 1) if high is not None else 50,
+        )
     if kind == "number":
         lo = float(low) if low is not None else -50.0
         hi = float(high) if high is not None else 50.0
         pool = [v for v in _NUMBER_POOL if _inside(info, v)]
-        full = st.floats(lo, hi, allow_nan=False, allow_infinity=False,
-                         exclude_max=not info.high_inclusive)
+        full = st.floats(
+            lo, hi, allow_nan=False, allow_infinity=False, exclude_max=not info.high_inclusive
+        )
         return st.sampled_from(pool) | full if pool else full
     lo_d = Decimal(low) if low is not None else Decimal(-50)
     hi_d = Decimal(high) if high is not None else Decimal(50)
     pool = [v for v in (_PERCENT_POOL if kind == "percent" else _MONEY_POOL) if _inside(info, v)]
     full = st.decimals(lo_d, hi_d, places=2, allow_nan=False, allow_infinity=False).filter(
-        lambda v: _inside(info, v))
+        lambda v: _inside(info, v)
+    )
     return st.sampled_from(pool) | full if pool else full
 
 
 def facts_for(policy: ir.Policy) -> st.SearchStrategy[dict[str, dict[str, Any]]]:
     """Valid facts for ``policy``; optional fields are missing, None, or set."""
+
     def block(facts: ir.Facts) -> st.SearchStrategy[dict[str, Any]]:
         required = {f.name: value_for(f) for f in facts.fields if not f.optional}
         optional = {f.name: st.none() | value_for(f) for f in facts.fields if f.optional}
@@ -674,12 +821,14 @@ def _answer(model: ir.Model) -> st.SearchStrategy[Any]:
 def model_answers(policy: ir.Policy) -> st.SearchStrategy[dict[str, list[Any]]]:
     """For each model, a small table of answers; which one a call gets depends on
     its arguments (so a model is a deterministic function, as the memo assumes)."""
-    return st.fixed_dictionaries({
-        m.name: st.lists(_answer(m), min_size=1, max_size=4) for m in policy.models})
+    return st.fixed_dictionaries(
+        {m.name: st.lists(_answer(m), min_size=1, max_size=4) for m in policy.models}
+    )
 
 
 def replacements(policy: ir.Policy) -> st.SearchStrategy[dict[str, Any]]:
     """A test's `with NAME = VALUE` (None: `with NAME = unknown`) for some models."""
+
     def value(m: ir.Model) -> st.SearchStrategy[Any]:
         if m.result == "bool":
             return st.none() | st.booleans()

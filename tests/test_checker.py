@@ -49,9 +49,18 @@ def rule(when: str, then: str = "rank = 2") -> str:
 
 def test_the_golden_inputs_are_there() -> None:
     assert {p.stem for p in GOLDENS} >= {
-        "unknown_names", "type_mismatch", "enum_values", "assign_to_fact", "optional_fields",
-        "models", "duplicates", "constant_false", "all_at_once", "declarations",
-        "tests_and_invariants"}
+        "unknown_names",
+        "type_mismatch",
+        "enum_values",
+        "assign_to_fact",
+        "optional_fields",
+        "models",
+        "duplicates",
+        "constant_false",
+        "all_at_once",
+        "declarations",
+        "tests_and_invariants",
+    }
 
 
 @pytest.mark.parametrize("path", GOLDENS, ids=lambda p: p.stem)
@@ -64,17 +73,20 @@ def test_golden_report(path: Path) -> None:
 # ---- unknown names: the nearest one is suggested -----------------------------------------
 
 
-@pytest.mark.parametrize(("body", "under", "hint"), [
-    (rule("item.stok == 0"), "item.stok", "did you mean `item.stock`?"),
-    (rule("itme.stock == 0"), "itme.stock", "did you mean `item`?"),
-    (rule("item.vip", "rnak = 2"), "rnak", "did you mean `rank`?"),
-    (rule("rnak > 1"), "rnak", "did you mean `rank`?"),
-    (rule("item.stock.count > 1"), "item.stock.count", ""),
-    (rule("scroe(item) > 1"), "scroe(item)", "declare it: `model scroe(...) -> score ... end`"),
-    ('test "t"\n  given item.stok = 1\nend\n', "item.stok", "did you mean `item.stock`?"),
-    ('test "t"\n  expect fired rr\nend\n' + rule("item.vip"), "rr", "did you mean `r`?"),
-    ("facts more\n  size: nubmer\nend\n", "size: nubmer", "did you mean `number`?"),
-])
+@pytest.mark.parametrize(
+    ("body", "under", "hint"),
+    [
+        (rule("item.stok == 0"), "item.stok", "did you mean `item.stock`?"),
+        (rule("itme.stock == 0"), "itme.stock", "did you mean `item`?"),
+        (rule("item.vip", "rnak = 2"), "rnak", "did you mean `rank`?"),
+        (rule("rnak > 1"), "rnak", "did you mean `rank`?"),
+        (rule("item.stock.count > 1"), "item.stock.count", ""),
+        (rule("scroe(item) > 1"), "scroe(item)", "declare it: `model scroe(...) -> score ... end`"),
+        ('test "t"\n  given item.stok = 1\nend\n', "item.stok", "did you mean `item.stock`?"),
+        ('test "t"\n  expect fired rr\nend\n' + rule("item.vip"), "rr", "did you mean `r`?"),
+        ("facts more\n  size: nubmer\nend\n", "size: nubmer", "did you mean `number`?"),
+    ],
+)
 def test_unknown_names_suggest_the_nearest(body: str, under: str, hint: str) -> None:
     report = report_of(body)
     assert underlined(report) == [under]
@@ -83,8 +95,10 @@ def test_unknown_names_suggest_the_nearest(body: str, under: str, hint: str) -> 
 
 def test_a_model_name_is_suggested_for_a_misspelled_call() -> None:
     head = HEAD + "model fraud_risk(item) -> score\n  fallback 0\nend\n"
-    report = report_of(rule("fraud_rsk(item) > 0.5") + rule("fraud_risk(item) > 1")
-                       .replace("rule r", "rule s"), head)
+    report = report_of(
+        rule("fraud_rsk(item) > 0.5") + rule("fraud_risk(item) > 1").replace("rule r", "rule s"),
+        head,
+    )
     assert underlined(report) == ["fraud_rsk(item)"]
     assert helps(report) == ["did you mean `fraud_risk`?"]
 
@@ -98,31 +112,55 @@ def test_outputs_are_unknown_where_only_facts_are() -> None:
 # ---- types -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("body", "under", "hint"), [
-    # money never mixes with a number; the help names the conversion
-    (rule("item.vip", "rank = item.price"), "item.price", "convert with number(...)"),
-    (rule("item.vip", "out = item.score"), "item.score", "convert with money(...)"),
-    (rule("item.price > item.score"), "item.price > item.score",
-     "convert one side: money(x) or number(x)"),
-    (rule("item.price + item.score > 1"), "item.price + item.score",
-     "convert one side: money(x) or number(x)"),
-    (rule("item.price in 0 .. item.score"), "item.price in 0 .. item.score",
-     "convert one side: money(x) or number(x)"),
-    (rule("item.price in {1, item.score}"), "item.score",
-     "convert one side: money(x) or number(x)"),
-    (rule("(item.ltv ?? item.score) > 1"), "item.score", "convert with money(...)"),
-    (rule("max(item.price, item.score) > 1"), "max(item.price, item.score)",
-     "convert one side: money(x) or number(x)"),
-    ("override rank by ops within item.price .. 2\n", "item.price",
-     "convert with number(...)"),
-    # other mismatches
-    (rule("item.stock"), "item.stock", "compare it, e.g. `x > 0`"),
-    (rule("item.category > \"a\""), 'item.category > "a"', "use == or != for text and true/false"),
-    (rule("item.vip", "boost rank by item.score"), "item.score",
-     "write for example `boost rank by 15%`"),
-    (rule("item.vip", "out = item.price * item.price"), "item.price * item.price", ""),
-    (rule("item.category == 3"), "item.category == 3", ""),
-])
+@pytest.mark.parametrize(
+    ("body", "under", "hint"),
+    [
+        # money never mixes with a number; the help names the conversion
+        (rule("item.vip", "rank = item.price"), "item.price", "convert with number(...)"),
+        (rule("item.vip", "out = item.score"), "item.score", "convert with money(...)"),
+        (
+            rule("item.price > item.score"),
+            "item.price > item.score",
+            "convert one side: money(x) or number(x)",
+        ),
+        (
+            rule("item.price + item.score > 1"),
+            "item.price + item.score",
+            "convert one side: money(x) or number(x)",
+        ),
+        (
+            rule("item.price in 0 .. item.score"),
+            "item.price in 0 .. item.score",
+            "convert one side: money(x) or number(x)",
+        ),
+        (
+            rule("item.price in {1, item.score}"),
+            "item.score",
+            "convert one side: money(x) or number(x)",
+        ),
+        (rule("(item.ltv ?? item.score) > 1"), "item.score", "convert with money(...)"),
+        (
+            rule("max(item.price, item.score) > 1"),
+            "max(item.price, item.score)",
+            "convert one side: money(x) or number(x)",
+        ),
+        ("override rank by ops within item.price .. 2\n", "item.price", "convert with number(...)"),
+        # other mismatches
+        (rule("item.stock"), "item.stock", "compare it, e.g. `x > 0`"),
+        (
+            rule('item.category > "a"'),
+            'item.category > "a"',
+            "use == or != for text and true/false",
+        ),
+        (
+            rule("item.vip", "boost rank by item.score"),
+            "item.score",
+            "write for example `boost rank by 15%`",
+        ),
+        (rule("item.vip", "out = item.price * item.price"), "item.price * item.price", ""),
+        (rule("item.category == 3"), "item.category == 3", ""),
+    ],
+)
 def test_type_mismatches(body: str, under: str, hint: str) -> None:
     report = report_of(body)
     assert codes(report)[0] in ("E303", "E305", "E306")
@@ -131,9 +169,14 @@ def test_type_mismatches(body: str, under: str, hint: str) -> None:
 
 
 def test_explicit_conversions_check_and_compute() -> None:
-    compiled = rulelang.load_source(HEAD + rule(
-        "item.vip", "rank = number(item.price) * item.score, out = money(item.score) + item.price"),
-        allow_unbound=True)
+    compiled = rulelang.open_source(
+        HEAD
+        + rule(
+            "item.vip",
+            "rank = number(item.price) * item.score, out = money(item.score) + item.price",
+        ),
+        allow_unbound=True,
+    )
     decision = compiled.decide(facts(vip=True, score=1.5, price="10.25"))
     assert decision.outputs == {"rank": 15.375, "out": Decimal("11.75")}
     assert isinstance(decision.outputs["rank"], float)
@@ -141,9 +184,11 @@ def test_explicit_conversions_check_and_compute() -> None:
 
 
 def test_percent_mixes_with_money_and_number() -> None:
-    compiled = rulelang.load_source(HEAD + rule(
-        "item.vip", "out = item.price * item.discount, rank = item.score * item.discount"),
-        allow_unbound=True)
+    compiled = rulelang.open_source(
+        HEAD
+        + rule("item.vip", "out = item.price * item.discount, rank = item.score * item.discount"),
+        allow_unbound=True,
+    )
     decision = compiled.decide(facts(vip=True, score=2.0, price="0.45", discount="0.10"))
     assert decision.outputs["out"] == Decimal("0.045")
     assert decision.outputs["rank"] == pytest.approx(0.2)
@@ -151,8 +196,10 @@ def test_percent_mixes_with_money_and_number() -> None:
 
 def test_round_gives_an_int() -> None:
     head = HEAD.replace("  rank: number = 1.0\n", "  rank: number = 1.0\n  units: int = 0\n")
-    compiled = rulelang.load_source(head + rule(
-        "item.vip", "units = round(item.score), out = round(item.price, 1)"), allow_unbound=True)
+    compiled = rulelang.open_source(
+        head + rule("item.vip", "units = round(item.score), out = round(item.price, 1)"),
+        allow_unbound=True,
+    )
     decision = compiled.decide(facts(vip=True, score=2.5, price="10.25"))
     assert decision.outputs["units"] == 3 and isinstance(decision.outputs["units"], int)
     assert decision.outputs["out"] == Decimal("10.3")
@@ -163,13 +210,19 @@ def test_round_gives_an_int() -> None:
 # ---- enumerations ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("body", "under", "hint"), [
-    (rule('item.category == "bag"'), '"bag"', 'did you mean "bags"?'),
-    (rule('"shoe" != item.category'), '"shoe"', 'did you mean "shoes"?'),
-    (rule('item.category in {"bags", "hats"}'), '"hats"', 'expected one of "bags", "shoes"'),
-    ('test "t"\n  given item.category = "sandals"\nend\n', '"sandals"',
-     'expected one of "bags", "shoes"'),
-])
+@pytest.mark.parametrize(
+    ("body", "under", "hint"),
+    [
+        (rule('item.category == "bag"'), '"bag"', 'did you mean "bags"?'),
+        (rule('"shoe" != item.category'), '"shoe"', 'did you mean "shoes"?'),
+        (rule('item.category in {"bags", "hats"}'), '"hats"', 'expected one of "bags", "shoes"'),
+        (
+            'test "t"\n  given item.category = "sandals"\nend\n',
+            '"sandals"',
+            'expected one of "bags", "shoes"',
+        ),
+    ],
+)
 def test_enum_values_that_do_not_exist(body: str, under: str, hint: str) -> None:
     report = report_of(body)
     assert codes(report) == ["E317"]
@@ -180,18 +233,41 @@ def test_enum_values_that_do_not_exist(body: str, under: str, hint: str) -> None
 # ---- assignments -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("body", "under", "hint"), [
-    (rule("item.vip", "item.price = 0"), "item.price",
-     "facts are input: assign to a decision output instead"),
-    (rule("item.vip", "boost item by 5%"), "item",
-     "facts are input: assign to a decision output instead"),
-    ("ensure e\n  out >= item.cost\n  otherwise item.cost = out\nend\n", "item.cost",
-     "facts are input: assign to a decision output instead"),
-    (rule("item.vip", "action = block"), "action",
-     'write `block "reason"` or `review "reason" by ROLE`'),
-    ('test "t"\n  given rank = 2\nend\n', "rank", "outputs are computed: check them with `expect`"),
-    ('test "t"\n  given item = 2\nend\n', "item", "outputs are computed: check them with `expect`"),
-])
+@pytest.mark.parametrize(
+    ("body", "under", "hint"),
+    [
+        (
+            rule("item.vip", "item.price = 0"),
+            "item.price",
+            "facts are input: assign to a decision output instead",
+        ),
+        (
+            rule("item.vip", "boost item by 5%"),
+            "item",
+            "facts are input: assign to a decision output instead",
+        ),
+        (
+            "ensure e\n  out >= item.cost\n  otherwise item.cost = out\nend\n",
+            "item.cost",
+            "facts are input: assign to a decision output instead",
+        ),
+        (
+            rule("item.vip", "action = block"),
+            "action",
+            'write `block "reason"` or `review "reason" by ROLE`',
+        ),
+        (
+            'test "t"\n  given rank = 2\nend\n',
+            "rank",
+            "outputs are computed: check them with `expect`",
+        ),
+        (
+            'test "t"\n  given item = 2\nend\n',
+            "item",
+            "outputs are computed: check them with `expect`",
+        ),
+    ],
+)
 def test_assignment_to_facts_and_built_ins(body: str, under: str, hint: str) -> None:
     report = report_of(body)
     assert underlined(report) == [under]
@@ -208,14 +284,17 @@ def test_an_optional_field_used_bare_says_how_to_read_it() -> None:
     assert helps(report) == ["write `item.ltv ?? DEFAULT`, or test `item.ltv is present` first"]
 
 
-@pytest.mark.parametrize("when", [
-    "(item.ltv ?? 0) > 100",
-    "item.ltv is present and item.ltv > 100",
-    "item.ltv is present and (item.ltv > 100 or item.ltv < 0)",
-    "(if item.ltv is present then item.ltv else 0) > 100",
-])
+@pytest.mark.parametrize(
+    "when",
+    [
+        "(item.ltv ?? 0) > 100",
+        "item.ltv is present and item.ltv > 100",
+        "item.ltv is present and (item.ltv > 100 or item.ltv < 0)",
+        "(if item.ltv is present then item.ltv else 0) > 100",
+    ],
+)
 def test_an_optional_field_with_a_default_or_a_test_checks(when: str) -> None:
-    compiled = rulelang.load_source(HEAD + rule(when), allow_unbound=True)
+    compiled = rulelang.open_source(HEAD + rule(when), allow_unbound=True)
     assert compiled.decide(facts()).fired == ()  # missing: the default, or the test, holds
     assert compiled.decide(facts(ltv="500")).fired == ("r",)
 
@@ -244,11 +323,18 @@ def test_an_unused_model() -> None:
     assert helps(report) == ["remove the declaration or use it in a rule"]
 
 
-@pytest.mark.parametrize(("option", "code", "under", "hint"), [
-    ("fallback 2", "E207", "2", "a score lies between 0 and 1"),
-    ("timeout 0 ms", "E209", "model risk(item) -> score",
-     "leave `timeout` out to let the model take as long as it needs"),
-])
+@pytest.mark.parametrize(
+    ("option", "code", "under", "hint"),
+    [
+        ("fallback 2", "E207", "2", "a score lies between 0 and 1"),
+        (
+            "timeout 0 ms",
+            "E209",
+            "model risk(item) -> score",
+            "leave `timeout` out to let the model take as long as it needs",
+        ),
+    ],
+)
 def test_model_options_out_of_range(option: str, code: str, under: str, hint: str) -> None:
     model = f"model risk(item) -> score\n  {option}\nend\n\n"
     report = report_of(model + rule("risk(item) > 0.5", "rank = 2.0\n  if unknown then rank = 0.0"))
@@ -262,22 +348,26 @@ def test_a_model_without_fallback_needs_an_if_unknown_branch() -> None:
     assert codes(report) == ["E301"]
     assert underlined(report) == ["item.vip and risk(item) > 0.5"]
     assert "model risk may have no answer" in report
-    assert helps(report) == ["add `if unknown then ...` to the rule, or give the model a "
-                             "`fallback`"]
+    assert helps(report) == [
+        "add `if unknown then ...` to the rule, or give the model a `fallback`"
+    ]
 
 
-@pytest.mark.parametrize("body", [
-    'rule r\n  when risk(item) > 0.5\n  then block "x"\n  if unknown then review "y"\nend\n',
-    'rule r\n  when (risk(item) ?? 0) > 0.5\n  then block "x"\nend\n',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        'rule r\n  when risk(item) > 0.5\n  then block "x"\n  if unknown then review "y"\nend\n',
+        'rule r\n  when (risk(item) ?? 0) > 0.5\n  then block "x"\nend\n',
+    ],
+)
 def test_an_unknown_model_answer_that_is_handled_checks(body: str) -> None:
-    compiled = rulelang.load_source(HEAD + RISK + body, allow_unbound=True)
+    compiled = rulelang.open_source(HEAD + RISK + body, allow_unbound=True)
     assert compiled.decide(facts(), replace_models={"risk": 0.9}).action == "block"
     assert compiled.decide(facts(), replace_models={"risk": None}).action != "block"
 
 
 def test_a_model_with_a_fallback_is_never_unknown() -> None:
-    compiled = rulelang.load_source(HEAD + SIM + rule('sim("a") > -1'), allow_unbound=True)
+    compiled = rulelang.open_source(HEAD + SIM + rule('sim("a") > -1'), allow_unbound=True)
     assert compiled.decide(facts(), replace_models={"sim": None}).fired == ("r",)  # fallback 0
 
 
@@ -287,11 +377,14 @@ def test_an_unknown_model_answer_cannot_be_stored() -> None:
     assert helps(report) == ["give a default with `??`, e.g. `score(x) ?? 0`"]
 
 
-@pytest.mark.parametrize(("body", "where"), [
-    ("ensure e\n  sim(\"a\") < 1\n  otherwise rank = 1\nend\n", "constraints"),
-    ('test "t"\n  expect sim("a") < 1\nend\n', "tests"),
-    ("decision\n  later: number = sim(\"a\")\nend\n", "starting values"),
-])
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ('ensure e\n  sim("a") < 1\n  otherwise rank = 1\nend\n', "constraints"),
+        ('test "t"\n  expect sim("a") < 1\nend\n', "tests"),
+        ('decision\n  later: number = sim("a")\nend\n', "starting values"),
+    ],
+)
 def test_models_are_called_only_in_rules(body: str, where: str) -> None:
     report = report_of(SIM + rule('sim("b") > 0') + body)
     assert codes(report) == ["E315"]
@@ -315,8 +408,9 @@ def test_a_constraint_shares_the_rules_namespace() -> None:
     assert codes(report) == ["E202"]
 
 
-@pytest.mark.parametrize("when", ["false", "1 > 2", "10% > 50%", "2 - 2 > 0 or false",
-                                  "not true", "1 in 2 .. 3"])
+@pytest.mark.parametrize(
+    "when", ["false", "1 > 2", "10% > 50%", "2 - 2 > 0 or false", "not true", "1 in 2 .. 3"]
+)
 def test_a_constant_false_condition_can_never_fire(when: str) -> None:
     report = report_of(rule(when))
     assert codes(report) == ["E302"]
@@ -325,8 +419,9 @@ def test_a_constant_false_condition_can_never_fire(when: str) -> None:
 
 
 def test_a_constant_true_condition_is_allowed() -> None:
-    compiled = rulelang.load_source(
-        HEAD + rule("true") + rule("1 < 2").replace("rule r", "rule s"), allow_unbound=True)
+    compiled = rulelang.open_source(
+        HEAD + rule("true") + rule("1 < 2").replace("rule r", "rule s"), allow_unbound=True
+    )
     assert compiled.decide(facts()).fired == ("r", "s")
 
 
@@ -336,16 +431,23 @@ def test_a_constant_true_condition_is_allowed() -> None:
 def test_every_error_is_reported_at_once_in_file_order() -> None:
     # The checker visits outputs, rules, constraints, tests and unused models in that
     # order; the report is in the order of the file.
-    body = (RISK + 'test "first"\n  given item.stok = 1\nend\n'
-            "ensure e\n  out >= item.cots\n  otherwise out = 0\nend\n"
-            + rule("item.vip", "rank = item.price")
-            + "decision\n  extra: number = item.scroe\nend\n")
+    body = (
+        RISK + 'test "first"\n  given item.stok = 1\nend\n'
+        "ensure e\n  out >= item.cots\n  otherwise out = 0\nend\n"
+        + rule("item.vip", "rank = item.price")
+        + "decision\n  extra: number = item.scroe\nend\n"
+    )
     err = error_of(HEAD + body)
     lines = [d.span.line for d in err.diagnostics if d.span is not None]
     assert lines == sorted(lines)
     report = str(err)
-    assert underlined(report) == ["model risk(item) -> score", "item.stok", "item.cots",
-                                  "item.price", "item.scroe"]
+    assert underlined(report) == [
+        "model risk(item) -> score",
+        "item.stok",
+        "item.cots",
+        "item.price",
+        "item.scroe",
+    ]
     assert report.endswith("\n\n5 errors")
 
 
@@ -376,21 +478,28 @@ def test_the_repository_policies_check() -> None:
     paths = [*root.glob("examples/*/policy.rule"), *root.glob("stdlib_rules/tests/*.rule")]
     assert paths
     for path in paths:
-        assert rulelang.load(path, allow_unbound=True).policy.rules or path.parent.name == "tests"
+        assert (
+            rulelang.open_policy(path, bindings=False, allow_unbound=True).policy.rules
+            or path.parent.name == "tests"
+        )
 
 
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(generated=policies(), data=st.data())
-def test_a_policy_that_checks_decides_without_type_errors(generated: Any,
-                                                          data: st.DataObject) -> None:
+def test_a_policy_that_checks_decides_without_type_errors(
+    generated: Any, data: st.DataObject
+) -> None:
     # The differential test (test_interpreter.py) runs many more; this one pins the
     # checker's promise itself: for valid input, `decide` raises nothing (a TypeError
     # would surface as a FactError) and fails only with a value error, such as a
     # division by zero, recorded in the decision.
     note(generated.source)
     try:
-        compiled = rulelang.load_source(generated.source, allow_unbound=True)
+        compiled = rulelang.open_source(generated.source, allow_unbound=True)
     except RuleError as exc:
         pytest.fail(f"a generated well-typed policy does not check:\n{exc}")
     for _ in range(3):
@@ -403,15 +512,22 @@ def test_a_policy_that_checks_decides_without_type_errors(generated: Any,
 def _grammar_words() -> list[str]:
     from rulelang.parser import _lark
 
-    return sorted({t.pattern.value for t in _lark().terminals
-                   if t.pattern.type == "str" and t.pattern.value.isidentifier()})
+    return sorted(
+        {
+            t.pattern.value
+            for t in _lark().terminals
+            if t.pattern.type == "str" and t.pattern.value.isidentifier()
+        }
+    )
 
 
 def _usable_as_output(word: str) -> bool:
-    body = (f"facts item\n  x: number\nend\n\ndecision\n  {word}: number = 1.0\nend\n\n"
-            f"rule a\n  when {word} > 1 and item.x > 0\n  then {word} = {word} + 1.0\nend\n")
+    body = (
+        f"facts item\n  x: number\nend\n\ndecision\n  {word}: number = 1.0\nend\n\n"
+        f"rule a\n  when {word} > 1 and item.x > 0\n  then {word} = {word} + 1.0\nend\n"
+    )
     try:
-        rulelang.load_source('policy p\n  version "1"\nend\n\n' + body)
+        rulelang.open_source('policy p\n  version "1"\nend\n\n' + body)
     except RuleError:
         return False
     return True
@@ -425,12 +541,16 @@ def test_the_reserved_words_are_exactly_those_the_grammar_cannot_read_as_names()
 
 
 def test_a_reserved_word_cannot_name_an_output_a_facts_block_or_a_model() -> None:
-    text = ('policy p\n  version "1"\nend\n\nfacts block\n  x: number\nend\n\n'
-            "model review(block) -> number\n  fallback 0\nend\n\n"
-            "decision\n  boost: number = 1.0\nend\n")
+    text = (
+        'policy p\n  version "1"\nend\n\nfacts block\n  x: number\nend\n\n'
+        "model review(block) -> number\n  fallback 0\nend\n\n"
+        "decision\n  boost: number = 1.0\nend\n"
+    )
     report = str(error_of(text))
     assert sorted(codes(report)) == ["E208", "E210", "E210", "E210"]  # E208: `review` unused
     renames = [h for h in helps(report) if h.startswith("rename it")]
-    assert renames == ["rename it, for example `block_facts`",
-                       "rename it, for example `review_model`",
-                       "rename it, for example `boost_out`"]
+    assert renames == [
+        "rename it, for example `block_facts`",
+        "rename it, for example `review_model`",
+        "rename it, for example `boost_out`",
+    ]

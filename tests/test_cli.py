@@ -22,8 +22,20 @@ from rulelang.formatter import format_source
 
 RETAIL_DIR = EXAMPLES / "retail"
 STANDIN = RETAIL_DIR / "models.standin.yaml"
-RECORD_KEYS = {"id", "policy", "version", "policy_hash", "action", "outputs", "reasons",
-               "review_by", "fired", "trace", "models", "error"}
+RECORD_KEYS = {
+    "id",
+    "policy",
+    "version",
+    "policy_hash",
+    "action",
+    "outputs",
+    "reasons",
+    "review_by",
+    "fired",
+    "trace",
+    "models",
+    "error",
+}
 RULELANG = Path(sys.executable).parent / "rulelang"
 
 
@@ -35,6 +47,7 @@ class Result:
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Any:
     """Run ``rulelang.cli.main`` in-process; argparse's exit counts as the exit status."""
+
     def run(*args: Any) -> Result:
         try:
             code = main([str(a) for a in args])
@@ -42,6 +55,7 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Any:
             code = exc.code
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err)
+
     return run
 
 
@@ -60,7 +74,7 @@ def summary_counts(err: str) -> tuple[int, int]:
     """(decided, rejected) from the summary line on standard error."""
     line = err.strip().splitlines()[-1]
     decided = int(line.split("decided ")[1].split(" ")[0])
-    rejected = int(line.split("rejected ")[1].split(",")[0].split(";")[0])
+    rejected = int(line.split("rejected ")[1].split(",")[0].split(";")[0].split(" ")[0])
     return decided, rejected
 
 
@@ -69,11 +83,13 @@ TYPO = HEAD + 'rule r\n  when item.stok == 0\n  then block "none"\nend\n'
 
 # ---- check ----------------------------------------------------------------------------------
 
+
 def test_check_ok(cli: Any) -> None:
     result = cli("check", RETAIL)
     assert result.code == 0
-    assert result.out == (f"ok: {RETAIL}: 6 rules, 1 constraints, 2 models, 1 tests, "
-                          "2 invariants\n")
+    assert result.out == (
+        f"ok: {RETAIL}: 6 rules, 1 constraints, 2 models, 1 tests, 2 invariants\n"
+    )
 
 
 def test_check_with_models(cli: Any) -> None:
@@ -106,17 +122,20 @@ def test_bad_usage_exits_2(cli: Any, args: tuple[Any, ...]) -> None:
 def test_check_in_a_real_process(tmp_path: Path) -> None:
     bad = tmp_path / "bad.rule"
     bad.write_text(TYPO)
-    done = subprocess.run([RULELANG, "check", bad], capture_output=True, text=True,
-                          cwd=tmp_path, check=False)
+    done = subprocess.run(
+        [RULELANG, "check", bad], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
     assert done.returncode == 1
     assert done.stderr.startswith(f"{bad}:21:8: error[E201]: unknown field `item.stok`\n")
     assert "Traceback" not in done.stderr
-    missing = subprocess.run([RULELANG, "check", "nope.rule"], capture_output=True, text=True,
-                             cwd=tmp_path, check=False)
+    missing = subprocess.run(
+        [RULELANG, "check", "nope.rule"], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
     assert (missing.returncode, missing.stderr) == (2, "rulelang: no such file: nope.rule\n")
 
 
 # ---- run --------------------------------------------------------------------------------------
+
 
 def test_run_jsonl(cli: Any, tmp_path: Path) -> None:
     facts = head(RETAIL_DIR / "facts.jsonl", tmp_path / "facts.jsonl", 12)
@@ -129,8 +148,10 @@ def test_run_jsonl(cli: Any, tmp_path: Path) -> None:
     assert all(r["policy"] == "retail_pricing" and r["error"] is None for r in decided)
     assert all(r["trace"] == [] for r in decided)  # the fast path
     counts = {a: sum(r["action"] == a for r in decided) for a in ("allow", "review", "block")}
-    assert result.err.strip() == (f"decided 12 (allow {counts['allow']}, review "
-                                  f"{counts['review']}, block {counts['block']}), rejected 0")
+    assert result.err.strip() == (
+        f"decided 12 (allow {counts['allow']}, review "
+        f"{counts['review']}, block {counts['block']}), rejected 0"
+    )
     assert (tmp_path / "out.rejects.jsonl").read_text() == ""
 
 
@@ -140,8 +161,14 @@ def test_run_explain_gives_full_traces(cli: Any, tmp_path: Path) -> None:
     cli("run", RETAIL, "--facts", facts, "--out", out, "--models", STANDIN, "--explain")
     for record in records(out):
         assert [t["rule"] for t in record["trace"]] == [
-            "out_of_stock", "discount_cap", "vic_new_collection", "evening_wear", "fraud_block",
-            "fraud_review", "margin_floor"]
+            "out_of_stock",
+            "discount_cap",
+            "vic_new_collection",
+            "evening_wear",
+            "fraud_block",
+            "fraud_review",
+            "margin_floor",
+        ]
         assert all("values" in t and "changes" in t for t in record["trace"])
         assert record["models"] and all(m["version"] == "standin-1" for m in record["models"])
 
@@ -150,21 +177,31 @@ def test_run_rejects_bad_records_with_line_numbers(cli: Any, tmp_path: Path) -> 
     out = tmp_path / "out.jsonl"
     rejects = tmp_path / "bad.jsonl"
     bad_facts = RETAIL_DIR / "bad_facts.jsonl"
-    result = cli("run", RETAIL, "--facts", bad_facts, "--out", out, "--rejects", rejects,
-                 "--models", STANDIN)
+    result = cli(
+        "run", RETAIL, "--facts", bad_facts, "--out", out, "--rejects", rejects, "--models", STANDIN
+    )
     assert result.code == 1
     decided, rejected = summary_counts(result.err)
     lines_read = len(bad_facts.read_text().splitlines())
     assert decided + rejected == lines_read
     assert (decided, rejected) == (len(records(out)), len(records(rejects)))
     by_line = {r["line"]: r["error"] for r in records(rejects)}
-    assert by_line[2] == {"type": "bad_facts", "issues": [
-        {"path": "item.base_price", "expected": "money in 0 .. 100000", "got": "'cheap'"}]}
+    assert by_line[2] == {
+        "type": "bad_facts",
+        "issues": [
+            {"path": "item.base_price", "expected": "money in 0 .. 100000", "got": "'cheap'"}
+        ],
+    }
     assert by_line[3]["issues"] == [
-        {"path": "item.stock", "expected": "int in 0 .. 100000", "got": "-5"}]
+        {"path": "item.stock", "expected": "int in 0 .. 100000", "got": "-5"}
+    ]
     assert by_line[7]["type"] == "bad_json"
     assert {i["path"] for i in by_line[8]["issues"]} == {
-        "item.stock", "customer.tier", "order.discount", "order.channel"}
+        "item.stock",
+        "customer.tier",
+        "order.discount",
+        "order.channel",
+    }
     assert all(set(r) == RECORD_KEYS for r in records(out))
 
 
@@ -190,8 +227,10 @@ def test_run_csv_decides_as_jsonl_does(cli: Any, tmp_path: Path) -> None:
     assert result.code == 0, (tmp_path / "csv.rejects.jsonl").read_text()
     assert summary_counts(result.err) == (8, 0)
     cli("run", RETAIL, "--facts", jsonl_facts, "--out", from_jsonl, "--models", STANDIN)
+
     def same(r: dict[str, Any]) -> Any:
         return r["outputs"], r["action"], r["fired"], r["reasons"]
+
     assert [same(r) for r in records(from_csv)] == [same(r) for r in records(from_jsonl)]
 
 
@@ -201,11 +240,30 @@ def test_run_csv_rejects_bad_cells_with_their_line(cli: Any, tmp_path: Path) -> 
     lines[2] = lines[2].replace(",false,", ",maybe,")
     csv_facts.write_text("\n".join(lines) + "\n")
     rejects = tmp_path / "rejects.jsonl"
-    result = cli("run", RETAIL, "--facts", csv_facts, "--out", tmp_path / "o.jsonl",
-                 "--rejects", rejects, "--models", STANDIN)
+    result = cli(
+        "run",
+        RETAIL,
+        "--facts",
+        csv_facts,
+        "--out",
+        tmp_path / "o.jsonl",
+        "--rejects",
+        rejects,
+        "--models",
+        STANDIN,
+    )
     assert result.code == 1
-    assert records(rejects) == [{"line": 3, "error": {"type": "bad_facts", "issues": [
-        {"path": "item.new_collection", "expected": "true or false", "got": "'maybe'"}]}}]
+    assert records(rejects) == [
+        {
+            "line": 3,
+            "error": {
+                "type": "bad_facts",
+                "issues": [
+                    {"path": "item.new_collection", "expected": "true or false", "got": "'maybe'"}
+                ],
+            },
+        }
+    ]
 
 
 def test_run_a_missing_facts_file_is_bad_usage(cli: Any, tmp_path: Path) -> None:
@@ -215,8 +273,13 @@ def test_run_a_missing_facts_file_is_bad_usage(cli: Any, tmp_path: Path) -> None
 
 def test_run_in_a_real_process(tmp_path: Path) -> None:
     facts = head(RETAIL_DIR / "facts.jsonl", tmp_path / "facts.jsonl", 3)
-    done = subprocess.run([RULELANG, "run", RETAIL, "--facts", facts, "--models", STANDIN],
-                          capture_output=True, text=True, cwd=tmp_path, check=False)
+    done = subprocess.run(
+        [RULELANG, "run", RETAIL, "--facts", facts, "--models", STANDIN],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     printed = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(printed) == 3 and all(set(r) == RECORD_KEYS for r in printed)
@@ -225,7 +288,9 @@ def test_run_in_a_real_process(tmp_path: Path) -> None:
 
 # ---- test ---------------------------------------------------------------------------------------
 
-TESTED = HEAD + """
+TESTED = (
+    HEAD
+    + """
 rule vip_boost "VIPs rank higher"
   when item.vip
   then boost rank by 10%
@@ -242,6 +307,7 @@ test "others are not"
   expect not fired vip_boost
 end
 """
+)
 
 
 def test_test_passes(cli: Any, tmp_path: Path) -> None:
@@ -249,8 +315,9 @@ def test_test_passes(cli: Any, tmp_path: Path) -> None:
     policy.write_text(TESTED)
     result = cli("test", policy, "-v")
     assert result.code == 0
-    assert result.out.startswith(f"{policy}: 2 tests, 0 invariants\n  PASS  VIPs are boosted\n"
-                                 "  PASS  others are not\n")
+    assert result.out.startswith(
+        f"{policy}: 2 tests, 0 invariants\n  PASS  VIPs are boosted\n  PASS  others are not\n"
+    )
     assert result.out.endswith("2 passed, 0 failed\n") and "FAIL" not in result.out
 
 
@@ -275,9 +342,11 @@ def test_test_a_file_that_does_not_check(cli: Any, tmp_path: Path) -> None:
 
 # ---- fmt ----------------------------------------------------------------------------------------
 
-UGLY = ('policy p\nversion "1"\nend\nfacts item\n      stock: int in 0..100\nend\n'
-        'decision\nrank: number = 1.0\nend\nrule r   "t"\nwhen item.stock==0 then block "none"\n'
-        "end\n")
+UGLY = (
+    'policy p\nversion "1"\nend\nfacts item\n      stock: int in 0..100\nend\n'
+    'decision\nrank: number = 1.0\nend\nrule r   "t"\nwhen item.stock==0 then block "none"\n'
+    "end\n"
+)
 
 
 def test_fmt_rewrites_in_place(cli: Any, tmp_path: Path) -> None:
@@ -289,7 +358,7 @@ def test_fmt_rewrites_in_place(cli: Any, tmp_path: Path) -> None:
     assert (result.code, result.err) == (0, f"reformatted {path}\n")
     text = path.read_text()
     assert text == format_source(UGLY, str(path))
-    assert "  when item.stock == 0\n  then block \"none\"\n" in text
+    assert '  when item.stock == 0\n  then block "none"\n' in text
     assert cli("fmt", "--check", path).code == 0
     assert cli("fmt", path).err == ""  # already formatted: untouched
     assert cli("check", path).code == 0
@@ -305,6 +374,7 @@ def test_fmt_a_file_that_does_not_parse(cli: Any, tmp_path: Path) -> None:
 
 # ---- explain ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def explained(cli: Any, tmp_path: Path) -> Path:
     """Decision records with traces, of facts whose outcomes differ."""
@@ -315,8 +385,10 @@ def explained(cli: Any, tmp_path: Path) -> Path:
     facts = tmp_path / "facts.jsonl"
     facts.write_text("\n".join([lines[1], json.dumps(vic), lines[2]]) + "\n")
     out = tmp_path / "out.jsonl"
-    assert cli("run", RETAIL, "--facts", facts, "--out", out, "--models", STANDIN,
-               "--explain").code == 0
+    assert (
+        cli("run", RETAIL, "--facts", facts, "--out", out, "--models", STANDIN, "--explain").code
+        == 0
+    )
     return out
 
 
@@ -325,7 +397,7 @@ def test_explain_by_line(cli: Any, explained: Path) -> None:
     assert result.code == 0
     assert result.out.startswith(f"Decision {records(explained)[1]['id']}\n")
     assert "  vic_new_collection (line 53): fired\n" in result.out
-    assert "      read customer.tier = \"vic\", item.new_collection = true\n" in result.out
+    assert '      read customer.tier = "vic", item.new_collection = true\n' in result.out
     assert "      changed rank from 1.0 to 1.15\n" in result.out
     assert "  out_of_stock (line 42): did not fire: its condition was false\n" in result.out
     assert result.out.count("Decision ") == 1
@@ -358,6 +430,7 @@ def test_explain_source(cli: Any) -> None:
 
 def test_console_script_is_the_same_cli(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run([RULELANG], capture_output=True, text=True, cwd=tmp_path, env=env,
-                          check=False)
+    done = subprocess.run(
+        [RULELANG], capture_output=True, text=True, cwd=tmp_path, env=env, check=False
+    )
     assert done.returncode == 2 and "check" in done.stdout and "explain" in done.stdout

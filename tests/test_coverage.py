@@ -15,10 +15,10 @@ import pytest
 from conftest import RETAIL
 
 import rulelang
-from rulelang import testing
 from rulelang.cli import main
-from rulelang.coverage import coverage_of
-from rulelang.testing import run_tests
+from rulelang.review import testing
+from rulelang.review.coverage import coverage_of
+from rulelang.review.testing import run_tests
 
 POLICY = """\
 policy shop
@@ -98,8 +98,9 @@ def policy_file(tmp_path: Path) -> Path:
     return path
 
 
-def coverage_json(policy_file: Path, capsys: pytest.CaptureFixture[str]
-                  ) -> tuple[int, str, dict[str, Any]]:
+def coverage_json(
+    policy_file: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, dict[str, Any]]:
     out = policy_file.parent / "coverage.json"
     code = main(["test", str(policy_file), "--coverage-json", str(out)])
     return code, capsys.readouterr().out, json.loads(out.read_text(encoding="utf-8"))
@@ -117,9 +118,14 @@ def test_json_lists_fired_skipped_unknown_per_rule(policy_file, capsys):
     assert risky["fired_by"] == ["cheap and risky"]
     assert risky["where"] == "line 33"
     (floor,) = file["ensures"]
-    assert floor == {"ensure": "floor", "where": "line 39", "held": 1, "stepped_in": 2,
-                     "unsatisfiable": 0,
-                     "stepped_in_by": ["no stock, no score", "cheap and risky"]}
+    assert floor == {
+        "ensure": "floor",
+        "where": "line 39",
+        "held": 1,
+        "stepped_in": 2,
+        "unsatisfiable": 0,
+        "stepped_in_by": ["no stock, no score", "cheap and risky"],
+    }
     assert file["never_fired"] == ["big_ticket"]
 
 
@@ -134,9 +140,12 @@ def test_the_table_follows_the_test_report(policy_file, capsys):
     main(["test", str(policy_file), "--coverage"])
     lines = capsys.readouterr().out.splitlines()
     summary = next(i for i, line in enumerate(lines) if line.endswith("passed, 0 failed"))
-    table = lines[summary + 1:]
-    assert table[:3] == ["", f"coverage of {policy_file}: 3 tests, 3 decided",
-                         "  rule           where    fired  skipped  unknown"]
+    table = lines[summary + 1 :]
+    assert table[:3] == [
+        "",
+        f"coverage of {policy_file}: 3 tests, 3 decided",
+        "  rule           where    fired  skipped  unknown",
+    ]
     assert "  risky          line 33      1        1        1" in table
     assert "  ensure  where    held  stepped in  unsatisfiable" in table
     assert "  floor   line 39     1           2              0" in table
@@ -148,16 +157,17 @@ def test_without_the_flag_there_is_no_table(policy_file, capsys):
 
 
 def test_a_test_without_a_decision_counts_as_a_test_only():
-    compiled = rulelang.load_source(POLICY, allow_unbound=True)
+    compiled = rulelang.open_source(POLICY, allow_unbound=True)
     rejected = testing.TestResult("facts rejected", 60, ("item.price: expected ...",), None)
     coverage = coverage_of("shop.rule", compiled.policy, [*run_tests(compiled), rejected])
     assert (coverage.tests, coverage.decided) == (4, 3)
-    assert {r.name: (r.count("fired"), r.count("skipped"), r.count("unknown"))
-            for r in coverage.rules} == EXPECTED_RULES
+    assert {
+        r.name: (r.count("fired"), r.count("skipped"), r.count("unknown")) for r in coverage.rules
+    } == EXPECTED_RULES
 
 
 def test_the_retail_example_fires_one_rule_of_six():
-    compiled = rulelang.load(RETAIL, allow_unbound=True)
+    compiled = rulelang.open_policy(RETAIL, bindings=False, allow_unbound=True)
     coverage = coverage_of(str(RETAIL), compiled.policy, run_tests(compiled))
     assert [r.name for r in coverage.rules if r.count("fired")] == ["vic_new_collection"]
     assert len(coverage.never_fired) == 5
@@ -166,8 +176,11 @@ def test_the_retail_example_fires_one_rule_of_six():
 
 def test_template_rules_point_into_the_template():
     stdlib = Path(__file__).resolve().parent.parent / "stdlib_rules" / "tests"
-    compiled = rulelang.load(stdlib / "pricing_test.rule", allow_unbound=True)
+    compiled = rulelang.open_policy(
+        stdlib / "pricing_test.rule", bindings=False, allow_unbound=True
+    )
     coverage = coverage_of("pricing_test.rule", compiled.policy, run_tests(compiled))
-    assert all(item.where.startswith("pricing.rule:")
-               for item in (*coverage.rules, *coverage.ensures))
+    assert all(
+        item.where.startswith("pricing.rule:") for item in (*coverage.rules, *coverage.ensures)
+    )
     assert sum(item.count("fired") for item in coverage.rules) > 0

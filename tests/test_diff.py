@@ -1,4 +1,4 @@
-"""`rulelang diff`: two versions of a policy over the same facts (rulelang.diff, cli_diff).
+"""`rulelang diff`: two versions of a policy over the same facts (rulelang.review.diff, cli_diff).
 
 A small shop policy and changed copies of it (a bound shifted, an action swapped, a
 rule added) are decided over a fixed facts file whose outcomes are worked out by
@@ -19,10 +19,10 @@ import pytest
 from conftest import EXAMPLES, RETAIL
 
 import rulelang
+from rulelang.app import open_pair
 from rulelang.cli import main
-from rulelang.cli_diff import load_versions
-from rulelang.diff import Gate, compare, edits, file_records, no_answers
-from rulelang.testing import run_tests
+from rulelang.review.diff import Gate, Versions, compare, edits, file_records, no_answers
+from rulelang.review.testing import run_tests
 
 SHOP = """\
 policy shop
@@ -67,12 +67,15 @@ FACTS = [
 
 SHIFTED = SHOP.replace("item.price > 500", "item.price > 400")
 SWAPPED = SHOP.replace('review "big ticket" by manager', 'block "big ticket"')
-ADDED = SHOP + """
+ADDED = (
+    SHOP
+    + """
 rule low_stock
   when item.stock > 0 and item.stock < 5
   then total = item.price * 110%
 end
 """
+)
 
 
 @pytest.fixture
@@ -101,31 +104,45 @@ def source_of(report: dict[str, Any]) -> dict[str, Any]:
 
 def matrix_cells(source: dict[str, Any]) -> dict[str, int]:
     """The off-diagonal cells of the action matrix that are not zero."""
-    return {f"{a} -> {b}": n for a, row in source["actions"].items() for b, n in row.items()
-            if a != b and n}
+    return {
+        f"{a} -> {b}": n
+        for a, row in source["actions"].items()
+        for b, n in row.items()
+        if a != b and n
+    }
 
 
 def test_a_shifted_bound_changes_the_decisions_between_the_bounds(shop, capsys):
     new = new_version(shop, SHIFTED)
-    code, report = diff_json(capsys, str(shop / "old.rule"), str(new),
-                             "--facts", str(shop / "facts.jsonl"))
+    code, report = diff_json(
+        capsys, str(shop / "old.rule"), str(new), "--facts", str(shop / "facts.jsonl")
+    )
     assert code == 0  # no --max-changed: no gate
     source = source_of(report)
     assert (source["read"], source["compared"], source["changed"], source["bad"]) == (7, 5, 2, 2)
     assert matrix_cells(source) == {"allow -> review": 1}  # line 2; line 4 stays blocked
     assert source["actions"]["block"]["block"] == 1
-    assert source["rules"] == [{"rule": "big_ticket", "kind": "rule", "fired_old_only": 0,
-                                "fired_new_only": 2, "in_changed_decisions": 2}]
+    assert source["rules"] == [
+        {
+            "rule": "big_ticket",
+            "kind": "rule",
+            "fired_old_only": 0,
+            "fired_new_only": 2,
+            "in_changed_decisions": 2,
+        }
+    ]
     assert source["reasons"] == {"changed": 2, "added": {"big ticket": 2}, "removed": {}}
     assert source["review_by"] == [{"old": "", "new": "manager", "count": 2}]
-    assert report["edits"] == [{"kind": "rule", "name": "big_ticket", "change": "changed",
-                                "parts": ["condition"]}]
+    assert report["edits"] == [
+        {"kind": "rule", "name": "big_ticket", "change": "changed", "parts": ["condition"]}
+    ]
 
 
 def test_a_swapped_action_moves_review_to_block_and_drops_the_role(shop, capsys):
     new = new_version(shop, SWAPPED)
-    _, report = diff_json(capsys, str(shop / "old.rule"), str(new),
-                          "--facts", str(shop / "facts.jsonl"))
+    _, report = diff_json(
+        capsys, str(shop / "old.rule"), str(new), "--facts", str(shop / "facts.jsonl")
+    )
     source = source_of(report)
     assert (source["compared"], source["changed"]) == (5, 1)
     assert matrix_cells(source) == {"review -> block": 1}  # line 3
@@ -137,37 +154,59 @@ def test_a_swapped_action_moves_review_to_block_and_drops_the_role(shop, capsys)
 
 def test_an_added_rule_shifts_an_output_and_is_named(shop, capsys):
     new = new_version(shop, ADDED)
-    _, report = diff_json(capsys, str(shop / "old.rule"), str(new),
-                          "--facts", str(shop / "facts.jsonl"))
+    _, report = diff_json(
+        capsys, str(shop / "old.rule"), str(new), "--facts", str(shop / "facts.jsonl")
+    )
     source = source_of(report)
     assert (source["compared"], source["changed"]) == (5, 1)  # line 5: 180 -> 220
     assert matrix_cells(source) == {}
     (shift,) = source["outputs"]
-    assert shift == {"output": "total", "type": "money", "changed": 1, "up": 1, "down": 0,
-                     "total_shift": 40.0, "mean_shift": 40.0}
+    assert shift == {
+        "output": "total",
+        "type": "money",
+        "changed": 1,
+        "up": 1,
+        "down": 0,
+        "total_shift": 40.0,
+        "mean_shift": 40.0,
+    }
     assert [r["rule"] for r in source["rules"]] == ["low_stock"]
-    assert report["edits"] == [{"kind": "rule", "name": "low_stock", "change": "added",
-                                "parts": []}]
+    assert report["edits"] == [
+        {"kind": "rule", "name": "low_stock", "change": "added", "parts": []}
+    ]
 
 
-@pytest.mark.parametrize(("gate", "status"), [("1", 1), ("2", 0), ("40%", 0), ("39.9%", 1),
-                                              ("0%", 1)])
+@pytest.mark.parametrize(
+    ("gate", "status"), [("1", 1), ("2", 0), ("40%", 0), ("39.9%", 1), ("0%", 1)]
+)
 def test_max_changed_gates_the_exit_status(shop, capsys, gate, status):
     new = new_version(shop, SHIFTED)  # 2 of 5 compared decisions change
-    code = main(["diff", str(shop / "old.rule"), str(new), "--facts", str(shop / "facts.jsonl"),
-                 "--max-changed", gate])
+    code = main(
+        [
+            "diff",
+            str(shop / "old.rule"),
+            str(new),
+            "--facts",
+            str(shop / "facts.jsonl"),
+            "--max-changed",
+            gate,
+        ]
+    )
     assert code == status
     verdict = capsys.readouterr().out.splitlines()[-1]
     assert verdict.startswith("total: 5 compared, 2 changed (40.00%)")
     assert verdict.endswith("exceeded" if status else "within")
 
 
-@pytest.mark.parametrize("argv", [
-    ["--max-changed", "lots"],
-    ["--max-changed", "120%"],
-    ["--examples", "-1"],
-    ["--generated", "0"],  # and no facts: nothing to compare
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--max-changed", "lots"],
+        ["--max-changed", "120%"],
+        ["--examples", "-1"],
+        ["--generated", "0"],  # and no facts: nothing to compare
+    ],
+)
 def test_bad_usage_is_exit_status_2(shop, capsys, argv):
     facts = [] if argv[0] == "--generated" else ["--facts", str(shop / "facts.jsonl")]
     assert main(["diff", str(shop / "old.rule"), str(shop / "old.rule"), *facts, *argv]) == 2
@@ -176,23 +215,65 @@ def test_bad_usage_is_exit_status_2(shop, capsys, argv):
 
 def test_a_missing_file_is_bad_usage(shop, capsys):
     assert main(["diff", str(shop / "old.rule"), str(shop / "nope.rule")]) == 2
-    assert main(["diff", str(shop / "old.rule"), str(shop / "old.rule"),
-                 "--facts", str(shop / "nope.jsonl")]) == 2
+    assert (
+        main(
+            [
+                "diff",
+                str(shop / "old.rule"),
+                str(shop / "old.rule"),
+                "--facts",
+                str(shop / "nope.jsonl"),
+            ]
+        )
+        == 2
+    )
 
 
 def test_the_json_report_has_the_documented_shape(shop, capsys):
     new = new_version(shop, SHIFTED)
-    _, report = diff_json(capsys, str(shop / "old.rule"), str(new), "--facts",
-                          str(shop / "facts.jsonl"), "--max-changed", "3")
-    assert set(report) == {"old", "new", "edits", "sources", "compared", "changed",
-                           "max_changed", "exceeded"}
-    assert (report["compared"], report["changed"], report["max_changed"],
-            report["exceeded"]) == (5, 2, "3", False)
+    _, report = diff_json(
+        capsys,
+        str(shop / "old.rule"),
+        str(new),
+        "--facts",
+        str(shop / "facts.jsonl"),
+        "--max-changed",
+        "3",
+    )
+    assert set(report) == {
+        "old",
+        "new",
+        "edits",
+        "sources",
+        "compared",
+        "changed",
+        "max_changed",
+        "exceeded",
+    }
+    assert (report["compared"], report["changed"], report["max_changed"], report["exceeded"]) == (
+        5,
+        2,
+        "3",
+        False,
+    )
     assert report["new"]["policy"] == "shop" and report["new"]["file"] == str(new)
     source = source_of(report)
-    assert set(source) == {"source", "read", "compared", "changed", "bad", "rejected_by_old",
-                           "rejected_by_new", "actions", "outputs", "reasons", "review_by",
-                           "rules", "changes", "examples"}
+    assert set(source) == {
+        "source",
+        "read",
+        "compared",
+        "changed",
+        "bad",
+        "rejected_by_old",
+        "rejected_by_new",
+        "actions",
+        "outputs",
+        "reasons",
+        "review_by",
+        "rules",
+        "changes",
+        "examples",
+    }
     assert list(source["actions"]) == ["allow", "review", "block"]
     example = source["examples"][0]
     assert set(example) == {"kind", "origin", "given", "old", "new"}
@@ -202,62 +283,94 @@ def test_the_json_report_has_the_documented_shape(shop, capsys):
 def test_examples_are_pasteable_given_lines(shop, capsys):
     """The `given` line of an example, pasted into a test of NEW, reproduces NEW's outcome."""
     new = new_version(shop, SHIFTED)
-    _, report = diff_json(capsys, str(shop / "old.rule"), str(new),
-                          "--facts", str(shop / "facts.jsonl"))
+    _, report = diff_json(
+        capsys, str(shop / "old.rule"), str(new), "--facts", str(shop / "facts.jsonl")
+    )
     by_kind = {e["kind"]: e for e in source_of(report)["examples"]}
     example = by_kind["action allow -> review"]
     assert example["origin"] == "facts.jsonl line 2"
     assert example["given"] == "given item.price = 450, item.stock = 5"
     assert (example["old"]["action"], example["new"]["action"]) == ("allow", "review")
-    test = f'\ntest "pasted"\n  {example["given"]}\n  expect action == review\n' \
-           '  expect fired big_ticket\nend\n'
-    (result,) = run_tests(rulelang.load_source(SHIFTED + test))
+    test = (
+        f'\ntest "pasted"\n  {example["given"]}\n  expect action == review\n'
+        "  expect fired big_ticket\nend\n"
+    )
+    (result,) = run_tests(rulelang.open_source(SHIFTED + test))
     assert result.passed, result.failures
 
 
 def test_examples_are_kept_per_kind_up_to_the_limit(shop, capsys):
     new = new_version(shop, SHIFTED)
-    _, report = diff_json(capsys, str(shop / "old.rule"), str(new), "--facts",
-                          str(shop / "facts.jsonl"), "--examples", "1")
+    _, report = diff_json(
+        capsys,
+        str(shop / "old.rule"),
+        str(new),
+        "--facts",
+        str(shop / "facts.jsonl"),
+        "--examples",
+        "1",
+    )
     kinds = [e["kind"] for e in source_of(report)["examples"]]
     assert kinds == sorted(set(kinds))  # one per kind
-    _, report = diff_json(capsys, str(shop / "old.rule"), str(new), "--facts",
-                          str(shop / "facts.jsonl"), "--examples", "0")
+    _, report = diff_json(
+        capsys,
+        str(shop / "old.rule"),
+        str(new),
+        "--facts",
+        str(shop / "facts.jsonl"),
+        "--examples",
+        "0",
+    )
     assert source_of(report)["examples"] == []
 
 
 def test_the_text_report_names_counts_matrix_rules_and_examples(shop, capsys):
     new = new_version(shop, SHIFTED)
-    assert main(["diff", str(shop / "old.rule"), str(new),
-                 "--facts", str(shop / "facts.jsonl")]) == 0
+    assert (
+        main(["diff", str(shop / "old.rule"), str(new), "--facts", str(shop / "facts.jsonl")]) == 0
+    )
     out = capsys.readouterr().out
     assert f"facts {shop / 'facts.jsonl'}: 7 read, 5 compared, 2 changed (40.00%)" in out
     assert "set aside: 2 bad, 0 rejected by old only, 0 rejected by new only" in out
     assert "    allow          2       1       0" in out
     assert "  changed  rule big_ticket (condition)" in out
-    assert "review_by: \"\" -> manager 2" in out
+    assert 'review_by: "" -> manager 2' in out
     assert "    action allow -> review (1 decision):" in out
     assert "        given item.price = 450, item.stock = 5" in out
-    assert "        new: review (\"big ticket\") by manager; fired big_ticket" in out
+    assert '        new: review ("big ticket") by manager; fired big_ticket' in out
 
 
 def test_bad_records_are_set_aside_and_written_to_rejects(shop, capsys):
     rejects = shop / "rejects.jsonl"
-    _, report = diff_json(capsys, str(shop / "old.rule"), str(shop / "old.rule"), "--facts",
-                          str(shop / "facts.jsonl"), "--rejects", str(rejects))
+    _, report = diff_json(
+        capsys,
+        str(shop / "old.rule"),
+        str(shop / "old.rule"),
+        "--facts",
+        str(shop / "facts.jsonl"),
+        "--rejects",
+        str(rejects),
+    )
     assert source_of(report)["bad"] == 2
     lines = [json.loads(t) for t in rejects.read_text(encoding="utf-8").splitlines()]
     assert [(r["origin"], r["rejected_by"], r["error"]["type"]) for r in lines] == [
-        ("facts.jsonl line 6", "both", "bad_facts"), ("facts.jsonl line 7", "both", "bad_record")]
+        ("facts.jsonl line 6", "both", "bad_facts"),
+        ("facts.jsonl line 7", "both", "bad_record"),
+    ]
 
 
 def test_facts_only_the_new_version_accepts_are_counted_apart(shop, capsys):
     wider = SHOP.replace("price: money in 0 .. 1000", "price: money in 0 .. 5000")
     facts = shop / "facts.jsonl"
-    facts.write_text(facts.read_text() + json.dumps(
-        {"item": {"price": 2000, "stock": 1, "tier": "gold"}}) + "\n", encoding="utf-8")
-    _, report = diff_json(capsys, str(shop / "old.rule"), str(new_version(shop, wider)),
-                          "--facts", str(facts))
+    facts.write_text(
+        facts.read_text()
+        + json.dumps({"item": {"price": 2000, "stock": 1, "tier": "gold"}})
+        + "\n",
+        encoding="utf-8",
+    )
+    _, report = diff_json(
+        capsys, str(shop / "old.rule"), str(new_version(shop, wider)), "--facts", str(facts)
+    )
     source = source_of(report)
     assert (source["compared"], source["rejected_by_old"], source["rejected_by_new"]) == (5, 1, 0)
     (example,) = [e for e in source["examples"] if e["kind"] == "rejected by old only"]
@@ -267,24 +380,40 @@ def test_facts_only_the_new_version_accepts_are_counted_apart(shop, capsys):
 
 def test_generated_facts_come_from_the_new_declarations(shop, capsys):
     wider = SHOP.replace("price: money in 0 .. 1000", "price: money in 0 .. 5000")
-    _, report = diff_json(capsys, str(shop / "old.rule"), str(new_version(shop, wider)),
-                          "--generated", "200", "--seed", "3")
+    _, report = diff_json(
+        capsys,
+        str(shop / "old.rule"),
+        str(new_version(shop, wider)),
+        "--generated",
+        "200",
+        "--seed",
+        "3",
+    )
     source = source_of(report)
     assert source["source"] == "generated (seed 3)"
     assert 0 < source["read"] <= 200
     assert source["rejected_by_old"] > 0  # prices above 1000
     assert source["rejected_by_new"] == 0
     assert source["compared"] + source["rejected_by_old"] == source["read"]
-    _, again = diff_json(capsys, str(shop / "old.rule"), str(shop / "new.rule"),
-                         "--generated", "200", "--seed", "3")
+    _, again = diff_json(
+        capsys, str(shop / "old.rule"), str(shop / "new.rule"), "--generated", "200", "--seed", "3"
+    )
     assert source_of(again) == source  # the seed makes it repeatable
 
 
 def test_both_versions_get_the_same_generated_model_answers(capsys):
     """The same policy twice never differs, though its rules read models with no binding."""
-    code, report = diff_json(capsys, str(RETAIL), str(RETAIL), "--facts",
-                             str(EXAMPLES / "retail" / "facts.jsonl"), "--generated", "50",
-                             "--max-changed", "0")
+    code, report = diff_json(
+        capsys,
+        str(RETAIL),
+        str(RETAIL),
+        "--facts",
+        str(EXAMPLES / "retail" / "facts.jsonl"),
+        "--generated",
+        "50",
+        "--max-changed",
+        "0",
+    )
     assert code == 0
     assert [(s["compared"], s["changed"]) for s in report["sources"]] == [(5000, 0), (50, 0)]
     assert report["edits"] == []
@@ -296,8 +425,15 @@ def test_bound_models_answer_both_versions(tmp_path, capsys):
     new = tmp_path / "new.rule"
     new.write_text(stricter, encoding="utf-8")
     models = EXAMPLES / "retail" / "models.standin.yaml"
-    _, report = diff_json(capsys, str(RETAIL), str(new), "--facts",
-                          str(EXAMPLES / "retail" / "facts.csv"), "--models", str(models))
+    _, report = diff_json(
+        capsys,
+        str(RETAIL),
+        str(new),
+        "--facts",
+        str(EXAMPLES / "retail" / "facts.csv"),
+        "--models",
+        str(models),
+    )
     source = source_of(report)
     assert source["compared"] == 500
     assert set(matrix_cells(source)) == {"block -> review"}  # 0.85 .. 0.9 now reviewed
@@ -307,9 +443,23 @@ def test_bound_models_answer_both_versions(tmp_path, capsys):
 
 def test_the_log_s_facts_can_be_replayed(shop, capsys):
     log = shop / "log.sqlite"
-    subprocess.run([sys.executable, "-m", "rulelang.cli", "run", str(shop / "old.rule"),
-                    "--facts", str(shop / "facts.jsonl"), "--out", str(shop / "out.jsonl"),
-                    "--log", str(log)], check=False, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rulelang.cli",
+            "run",
+            str(shop / "old.rule"),
+            "--facts",
+            str(shop / "facts.jsonl"),
+            "--out",
+            str(shop / "out.jsonl"),
+            "--log",
+            str(log),
+        ],
+        check=False,
+        capture_output=True,
+    )
     new = new_version(shop, SHIFTED)
     _, report = diff_json(capsys, str(shop / "old.rule"), str(new), "--log", str(log))
     source = source_of(report)
@@ -319,25 +469,36 @@ def test_the_log_s_facts_can_be_replayed(shop, capsys):
 
 
 def test_a_log_that_is_not_there_is_bad_usage(shop, capsys):
-    assert main(["diff", str(shop / "old.rule"), str(shop / "old.rule"),
-                 "--log", str(shop / "none.sqlite")]) == 2
+    assert (
+        main(
+            [
+                "diff",
+                str(shop / "old.rule"),
+                str(shop / "old.rule"),
+                "--log",
+                str(shop / "none.sqlite"),
+            ]
+        )
+        == 2
+    )
 
 
 def test_layout_and_comments_are_not_edits():
     relaid = SHOP.replace("  when item.stock == 0\n", "  # stock first\n  when   item.stock==0\n")
-    old = rulelang.load_source(SHOP).policy
-    assert edits(old, rulelang.load_source(relaid).policy) == ()
-    found = edits(old, rulelang.load_source(SHIFTED.replace("90%", "85%")).policy)
-    assert [(e.name, e.parts) for e in found] == [("gold_discount", ("then",)),
-                                                  ("big_ticket", ("condition",))]
+    old = rulelang.open_source(SHOP).policy
+    assert edits(old, rulelang.open_source(relaid).policy) == ()
+    found = edits(old, rulelang.open_source(SHIFTED.replace("90%", "85%")).policy)
+    assert [(e.name, e.parts) for e in found] == [
+        ("gold_discount", ("then",)),
+        ("big_ticket", ("condition",)),
+    ]
 
 
 def test_the_stage_streams_a_file_in_batches(shop):
     """The Python API: records in, a SourceDiff out, a batch at a time."""
-    from rulelang.cli import _read
-
     new = new_version(shop, SHIFTED)
-    versions = load_versions(shop / "old.rule", new, None, _read)
+    old, new_policy = open_pair(shop / "old.rule", new)
+    versions = Versions(old, new_policy, str(shop / "old.rule"), str(new))
     records = file_records(shop / "facts.jsonl", versions, no_answers)
     result = compare(versions, records, "facts", batch_size=2, keep=0)
     assert (result.read, result.compared, result.changed, result.bad) == (7, 5, 2, 2)

@@ -25,8 +25,14 @@ from rulelang.formatter import format_source
 from rulelang.source import SourceFile
 from rulelang.transformer import parse
 
-FILES = sorted([*REPO.glob("examples/*/policy.rule"), *REPO.glob("stdlib_rules/*.rule"),
-                *REPO.glob("stdlib_rules/tests/*.rule"), REPO / "benchmarks" / "policy21.rule"])
+FILES = sorted(
+    [
+        *REPO.glob("examples/*/policy.rule"),
+        *REPO.glob("stdlib_rules/*.rule"),
+        *REPO.glob("stdlib_rules/tests/*.rule"),
+        REPO / "benchmarks" / "policy21.rule",
+    ]
+)
 
 
 def fmt(text: str) -> str:
@@ -84,8 +90,11 @@ def test_a_reordered_source_still_formats_canonically() -> None:
 
 # ---- generated policies ---------------------------------------------------------------------
 
-GENERATED = settings(max_examples=40, deadline=None,
-                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+GENERATED = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @GENERATED
@@ -93,7 +102,7 @@ GENERATED = settings(max_examples=40, deadline=None,
 def test_generated_policies(generated: Any) -> None:
     note(generated.source)
     once = assert_canonical(generated.source)
-    rulelang.load_source(once, allow_unbound=True)  # still checks
+    rulelang.open_source(once, allow_unbound=True)  # still checks
 
 
 @st.composite
@@ -120,31 +129,37 @@ def test_generated_policies_with_comments(text: str) -> None:
 
 
 def test_layout_is_normalised() -> None:
-    text = (HEAD + 'rule   r   "t"\npriority 5 when item.stock>1 and(item.vip)then rank=2,'
-            'boost rank by 15%,block "x" if unknown then review "y" by ops end\n')
+    text = (
+        HEAD + 'rule   r   "t"\npriority 5 when item.stock>1 and(item.vip)then rank=2,'
+        'boost rank by 15%,block "x" if unknown then review "y" by ops end\n'
+    )
     assert fmt(text).endswith(
         'rule r "t"\n  priority 5\n  when item.stock > 1 and item.vip\n'
         '  then rank = 2, boost rank by 15%, block "x"\n'
-        '  if unknown then review "y" by ops\nend\n')
+        '  if unknown then review "y" by ops\nend\n'
+    )
 
 
-@pytest.mark.parametrize(("written", "canonical"), [
-    ("(a + b) * c > 1", "(a + b) * c > 1"),
-    ("a + (b * c) > 1", "a + b * c > 1"),
-    ("a - (b - c) > 1", "a - (b - c) > 1"),
-    ("(a - b) - c > 1", "a - b - c > 1"),
-    ("(a or b) and c", "(a or b) and c"),
-    ("a or (b and c)", "a or b and c"),
-    ("not (a and b)", "not (a and b)"),
-    ("(a implies b) implies c", "(a implies b) implies c"),
-    ("a implies (b implies c)", "a implies b implies c"),
-    ("(x ?? 1) ?? 2 > 0", "(x ?? 1) ?? 2 > 0"),
-    ("-(a + b) < 0", "-(a + b) < 0"),
-    ("12.50% == 0.10", "12.5% == 0.10"),
-    ('s == "say \\"hi\\""', 's == "say \\"hi\\""'),
-    ("s in 1 ..< 2 and t in {1,2}", "s in 1 ..< 2 and t in {1, 2}"),
-    ("(if a then 1 else 2) > 1", "(if a then 1 else 2) > 1"),
-])
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("(a + b) * c > 1", "(a + b) * c > 1"),
+        ("a + (b * c) > 1", "a + b * c > 1"),
+        ("a - (b - c) > 1", "a - (b - c) > 1"),
+        ("(a - b) - c > 1", "a - b - c > 1"),
+        ("(a or b) and c", "(a or b) and c"),
+        ("a or (b and c)", "a or b and c"),
+        ("not (a and b)", "not (a and b)"),
+        ("(a implies b) implies c", "(a implies b) implies c"),
+        ("a implies (b implies c)", "a implies b implies c"),
+        ("(x ?? 1) ?? 2 > 0", "(x ?? 1) ?? 2 > 0"),
+        ("-(a + b) < 0", "-(a + b) < 0"),
+        ("12.50% == 0.10", "12.5% == 0.10"),
+        ('s == "say \\"hi\\""', 's == "say \\"hi\\""'),
+        ("s in 1 ..< 2 and t in {1,2}", "s in 1 ..< 2 and t in {1, 2}"),
+        ("(if a then 1 else 2) > 1", "(if a then 1 else 2) > 1"),
+    ],
+)
 def test_expressions_keep_only_the_parentheses_they_need(written: str, canonical: str) -> None:
     text = fmt(f"rule r\n  when {written}\n  then x = 1\nend\n")
     assert text == f"rule r\n  when {canonical}\n  then x = 1\nend\n"
@@ -154,32 +169,42 @@ def test_expressions_keep_only_the_parentheses_they_need(written: str, canonical
 def test_long_conditions_break_before_each_and() -> None:
     conjuncts = [f"item.field_number_{i} > {i}" for i in range(5)]
     text = fmt(f"rule r\n  when {' and '.join(conjuncts)}\n  then x = 1\nend\n")
-    assert text.splitlines()[1:6] == [f"  when {conjuncts[0]}",
-                                      *[f"   and {c}" for c in conjuncts[1:]]]
+    assert text.splitlines()[1:6] == [
+        f"  when {conjuncts[0]}",
+        *[f"   and {c}" for c in conjuncts[1:]],
+    ]
     assert fmt(text) == text
 
 
 def test_durations_and_test_clauses_are_normalised() -> None:
-    text = fmt('model m(text) -> score\n  timeout 2 s\nend\ntest "t"\n  given a.b = 1\n'
-               '  given a.c = "x"\n  with m = unknown\n  expect fired r, s\nend\n')
-    assert text == ('model m(text) -> score\n  timeout 2000 ms\nend\n\ntest "t"\n'
-                    '  given a.b = 1, a.c = "x"\n  with m = unknown\n  expect fired r, s\nend\n')
+    text = fmt(
+        'model m(text) -> score\n  timeout 2 s\nend\ntest "t"\n  given a.b = 1\n'
+        '  given a.c = "x"\n  with m = unknown\n  expect fired r, s\nend\n'
+    )
+    assert text == (
+        'model m(text) -> score\n  timeout 2000 ms\nend\n\ntest "t"\n'
+        '  given a.b = 1, a.c = "x"\n  with m = unknown\n  expect fired r, s\nend\n'
+    )
 
 
 def test_one_line_declarations_of_a_kind_stay_together() -> None:
-    text = fmt('import "pricing"\nimport "fraud"\noverride a by b\n\n\n'
-               "override c by d within 1 .. 2")
-    assert text == ('import "pricing"\nimport "fraud"\n\noverride a by b\n'
-                    "override c by d within 1 .. 2\n")
+    text = fmt(
+        'import "pricing"\nimport "fraud"\noverride a by b\n\n\noverride c by d within 1 .. 2'
+    )
+    assert text == (
+        'import "pricing"\nimport "fraud"\n\noverride a by b\noverride c by d within 1 .. 2\n'
+    )
 
 
 # ---- comments -------------------------------------------------------------------------------
 
 
 def test_comments_stay_before_and_after_what_they_annotate() -> None:
-    text = ("# file comment\npolicy p  # the policy\n  title \"T\"\n  # the version:\n"
-            '  version "1"  # bumped on release\nend\n\n# the rule\nrule r  # named r\n'
-            "  priority 2  # high\n  when a   # cond\n  then x = 1\nend  # done\n# the end\n")
+    text = (
+        '# file comment\npolicy p  # the policy\n  title "T"\n  # the version:\n'
+        '  version "1"  # bumped on release\nend\n\n# the rule\nrule r  # named r\n'
+        "  priority 2  # high\n  when a   # cond\n  then x = 1\nend  # done\n# the end\n"
+    )
     assert fmt(text) == text.replace("a   # cond", "a  # cond")
 
 
@@ -205,8 +230,7 @@ def test_a_syntax_error_is_a_parse_error() -> None:
 
 def test_fmt_check_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     messy = tmp_path / "messy.rule"
-    messy.write_text("policy p version \"1\" end\nrule r when true then x=1 end\n",
-                     encoding="utf-8")
+    messy.write_text('policy p version "1" end\nrule r when true then x=1 end\n', encoding="utf-8")
     before = messy.read_text(encoding="utf-8")
     assert main(["fmt", "--check", str(messy)]) == 1
     assert messy.read_text(encoding="utf-8") == before  # --check changes nothing
@@ -216,11 +240,13 @@ def test_fmt_check_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["fmt", "--check", str(messy)]) == 0
 
 
-def test_fmt_check_on_formatted_files_and_errors(tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_fmt_check_on_formatted_files_and_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     tidy = tmp_path / "tidy.rule"
-    tidy.write_text(fmt((REPO / "examples" / "retail" / "policy.rule").read_text()),
-                    encoding="utf-8")
+    tidy.write_text(
+        fmt((REPO / "examples" / "retail" / "policy.rule").read_text()), encoding="utf-8"
+    )
     assert main(["fmt", "--check", str(tidy)]) == 0
     broken = tmp_path / "broken.rule"
     broken.write_text("rule r when then x = 1 end\n", encoding="utf-8")

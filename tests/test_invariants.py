@@ -1,4 +1,4 @@
-"""Invariants (rulelang.invariants): generated inputs, shrunk counterexamples, `rulelang test`.
+"""Invariants (rulelang.review.invariants): generated inputs, shrunk counterexamples.
 
 The retail example's deliberately false invariant is caught with the counterexample
 LANGUAGE.md describes (an out-of-stock VIC new-collection item, whatever the models
@@ -18,16 +18,18 @@ from conftest import HEAD, RETAIL
 
 import rulelang
 from rulelang.cli import main
-from rulelang.invariants import boundaries, check_invariant, check_invariants, literal
-from rulelang.testing import run_tests
+from rulelang.review.invariants import boundaries, check_invariant, check_invariants, literal
+from rulelang.review.testing import run_tests
 
 BLOCKED_NO_BOOST = "Blocked items get no boost"
-WANTED = ('given item.stock = 0, item.new_collection = true, customer.tier = "vic" '
-          'with fraud_risk = unknown, similarity = unknown')
+WANTED = (
+    'given item.stock = 0, item.new_collection = true, customer.tier = "vic" '
+    "with fraud_risk = unknown, similarity = unknown"
+)
 
 
 def retail() -> rulelang.CompiledPolicy:
-    return rulelang.load(RETAIL, allow_unbound=True)
+    return rulelang.open_policy(RETAIL, bindings=False, allow_unbound=True)
 
 
 def invariant(compiled: rulelang.CompiledPolicy, name: str) -> object:
@@ -43,8 +45,7 @@ def pasted(source: str, line: str, expect: str) -> str:
 
 
 @pytest.mark.parametrize("seed", [0, 3, 11])
-def test_the_false_retail_invariant_is_an_out_of_stock_vic_new_collection_item(
-        seed: int) -> None:
+def test_the_false_retail_invariant_is_an_out_of_stock_vic_new_collection_item(seed: int) -> None:
     compiled = retail()
     results = {r.name: r for r in check_invariants(compiled, seed_value=seed)}
     assert results["Price never falls below cost"].passed
@@ -60,9 +61,11 @@ def test_the_counterexample_pasted_into_a_test_fails_the_same_way() -> None:
     compiled = retail()
     found = check_invariant(compiled, invariant(compiled, BLOCKED_NO_BOOST))  # type: ignore[arg-type]
     source = RETAIL.read_text(encoding="utf-8")
-    copy = rulelang.load_source(pasted(source, found.counterexample,
-                                       "action == block implies rank == 1.0"),
-                                name="copy.rule", allow_unbound=True)
+    copy = rulelang.open_source(
+        pasted(source, found.counterexample, "action == block implies rank == 1.0"),
+        name="copy.rule",
+        allow_unbound=True,
+    )
     [result] = [r for r in run_tests(copy) if r.name == "pasted counterexample"]
     assert not result.passed
     assert "expected action == block implies rank == 1.0" in result.failures[0]
@@ -86,21 +89,23 @@ def test_the_same_seed_gives_the_same_counterexample() -> None:
 def found_line(body: str, **kwargs: object) -> tuple[str, str]:
     """The counterexample of the one invariant of HEAD + body, and the source."""
     source = HEAD + body
-    compiled = rulelang.load_source(source, allow_unbound=True)
+    compiled = rulelang.open_source(source, allow_unbound=True)
     result = check_invariant(compiled, compiled.policy.invariants[0], **kwargs)  # type: ignore[arg-type]
     assert not result.passed
     return result.counterexample, source
 
 
 def assert_reproduces(line: str, source: str, expect: str) -> None:
-    copy = rulelang.load_source(pasted(source, line, expect), allow_unbound=True)
+    copy = rulelang.open_source(pasted(source, line, expect), allow_unbound=True)
     [result] = [r for r in run_tests(copy) if r.name == "pasted counterexample"]
     assert not result.passed, line
 
 
 def test_a_text_with_quotes_and_backslashes_is_written_escaped() -> None:
-    body = ('facts tag\n  label: text\nend\n\n'
-            'invariant "no odd label"\n  tag.label != "a\\"b\\\\c"\nend\n')
+    body = (
+        "facts tag\n  label: text\nend\n\n"
+        'invariant "no odd label"\n  tag.label != "a\\"b\\\\c"\nend\n'
+    )
     line, source = found_line(body)
     assert line == 'given tag.label = "a\\"b\\\\c"'
     assert_reproduces(line, source, 'tag.label != "a\\"b\\\\c"')
@@ -113,23 +118,33 @@ def test_a_failure_at_the_defaults_still_gives_a_given_line() -> None:
 
 
 def test_percent_money_and_number_values_paste() -> None:
-    body = ('invariant "narrow"\n  item.discount < 33.33% or item.price < 500.5 '
-            'or item.score < 2.5\nend\n')
+    body = (
+        'invariant "narrow"\n  item.discount < 33.33% or item.price < 500.5 '
+        "or item.score < 2.5\nend\n"
+    )
     line, source = found_line(body)
     assert "item.discount = 33.33%" in line and "item.price = 500.5" in line
     assert re.search(r"item\.score = \d+\.\d+", line)  # a float, written as one
-    assert_reproduces(line, source, "item.discount < 33.33% or item.price < 500.5 "
-                                    "or item.score < 2.5")
+    assert_reproduces(
+        line, source, "item.discount < 33.33% or item.price < 500.5 or item.score < 2.5"
+    )
 
 
-@pytest.mark.parametrize(("value", "kind", "text"), [
-    (1e-06, "number", "0.000001"), (0.1, "number", "0.1"), (Decimal("0.1234"), "percent",
-                                                              "12.34%"),
-    (Decimal("10.50"), "money", "10.50"), ("x", "text", '"x"'), (True, "bool", "true"),
-    (3, "int", "3"),
-])
-def test_literals_are_written_as_the_language_writes_them(value: object, kind: str,
-                                                         text: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "kind", "text"),
+    [
+        (1e-06, "number", "0.000001"),
+        (0.1, "number", "0.1"),
+        (Decimal("0.1234"), "percent", "12.34%"),
+        (Decimal("10.50"), "money", "10.50"),
+        ("x", "text", '"x"'),
+        (True, "bool", "true"),
+        (3, "int", "3"),
+    ],
+)
+def test_literals_are_written_as_the_language_writes_them(
+    value: object, kind: str, text: str
+) -> None:
     assert literal(value, kind) == text
 
 
@@ -137,11 +152,13 @@ def test_literals_are_written_as_the_language_writes_them(value: object, kind: s
 
 
 def test_boundaries_are_the_constants_compared_with_fields_models_and_outputs() -> None:
-    body = ('model risk(item) -> score\nend\n\n'
-            'rule r\n  when item.stock >= 50 and risk(item) > 0.7 and item.category == "bags"\n'
-            '  then block "x"\n  if unknown then review "y"\nend\n'
-            'ensure floor\n  out >= 5\n  otherwise out = 5\nend\n')
-    found = boundaries(rulelang.load_source(HEAD + body, allow_unbound=True).policy)
+    body = (
+        "model risk(item) -> score\nend\n\n"
+        'rule r\n  when item.stock >= 50 and risk(item) > 0.7 and item.category == "bags"\n'
+        '  then block "x"\n  if unknown then review "y"\nend\n'
+        "ensure floor\n  out >= 5\n  otherwise out = 5\nend\n"
+    )
+    found = boundaries(rulelang.open_source(HEAD + body, allow_unbound=True).policy)
     assert found[("item", "stock")] == {50}
     assert found[("model", "risk")] == {0.7}
     assert found[("item", "category")] == {"bags"}
@@ -150,8 +167,10 @@ def test_boundaries_are_the_constants_compared_with_fields_models_and_outputs() 
 
 def test_an_off_by_one_is_found_on_the_edge_not_by_luck() -> None:
     # the rule blocks from 50; the invariant says above 50: only stock = 50 tells them apart
-    body = ('rule r\n  when item.stock >= 50\n  then block "x"\nend\n'
-            'invariant "blocked above 50"\n  action == block implies item.stock > 50\nend\n')
+    body = (
+        'rule r\n  when item.stock >= 50\n  then block "x"\nend\n'
+        'invariant "blocked above 50"\n  action == block implies item.stock > 50\nend\n'
+    )
     for seed in range(5):
         line, _ = found_line(body, examples=20, seed_value=seed)
         assert line == "given item.stock = 50"
@@ -167,8 +186,9 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 
 
 def test_the_cli_takes_seed_examples_and_deadline(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = run_cli(capsys, "--seed", "7", "--examples", "200", "--deadline", "10000",
-                        str(RETAIL))
+    code, out = run_cli(
+        capsys, "--seed", "7", "--examples", "200", "--deadline", "10000", str(RETAIL)
+    )
     assert code == 1
     assert "counterexample (seed 7, 200 examples):" in out
     assert f"      {WANTED}\n" in out
@@ -177,7 +197,8 @@ def test_the_cli_takes_seed_examples_and_deadline(capsys: pytest.CaptureFixture[
 
 
 def test_without_a_seed_a_random_one_is_printed_and_reproduces(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     out = run_cli(capsys, "--examples", "40", str(RETAIL))[1]
     match = re.search(r"invariants: seed (\d+), 40 examples each", out)
     assert match is not None
@@ -187,18 +208,22 @@ def test_without_a_seed_a_random_one_is_printed_and_reproduces(
     assert lines == [ln for ln in again.splitlines() if ln.startswith("      given")]
 
 
-def test_a_tiny_deadline_fails_with_a_slow_example(capsys: pytest.CaptureFixture[str],
-                                                   tmp_path: Path) -> None:
+def test_a_tiny_deadline_fails_with_a_slow_example(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     path = tmp_path / "p.rule"
     path.write_text(HEAD + 'invariant "holds"\n  out >= 0\nend\n', encoding="utf-8")
     code, out = run_cli(capsys, "--seed", "1", "--deadline", "0.001", str(path))
     assert code == 1
-    assert "slow example (seed 1, 300 examples): an example took longer than the deadline " \
-           "(0.001 ms):" in out
+    assert (
+        "slow example (seed 1, 300 examples): an example took longer than the deadline "
+        "(0.001 ms):" in out
+    )
 
 
 @pytest.mark.parametrize("flag", [["--examples", "0"], ["--deadline", "-5"]])
-def test_bad_search_settings_are_bad_usage(flag: list[str],
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_search_settings_are_bad_usage(
+    flag: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out = run_cli(capsys, *flag, str(RETAIL))
     assert code == 2 and "take a positive number" in out

@@ -21,20 +21,33 @@ from conftest import retail_facts, retail_models
 
 import rulelang
 from rulelang.cli import main
-from rulelang.testing import run_tests
+from rulelang.review.testing import run_tests
 
 SPEC = Path(__file__).absolute().parents[2] / "shared" / "LANGUAGE.md"
 if not SPEC.exists():
-    pytest.skip(f"LANGUAGE.md is not at {SPEC}: the spec lives beside the repository, in "
-                "../shared (CI checks it out there)", allow_module_level=True)
+    pytest.skip(
+        f"LANGUAGE.md is not at {SPEC}: the spec lives beside the repository, in "
+        "../shared (CI checks it out there)",
+        allow_module_level=True,
+    )
 
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```[ \t]*$", re.S | re.M)
 STRING_OR_COMMENT = re.compile(r'"(?:\\.|[^"\\\n])*"|#[^\n]*')
 
 
-def blocks(tag: str) -> list[str]:
-    return [body for lang, body in BLOCK.findall(SPEC.read_text(encoding="utf-8"))
-            if lang == tag]
+SPEC_TEXT = SPEC.read_text(encoding="utf-8")
+PART_2 = SPEC_TEXT.find("\n# Part 2")
+
+
+def blocks(tag: str, text: str = SPEC_TEXT) -> list[str]:
+    return [body for lang, body in BLOCK.findall(text) if lang == tag]
+
+
+def part_2(fragment: str) -> bool:
+    """Part 2 of the spec (records, lists, time, tables, choose, monitor) is built by the
+    issues after the core: its examples are expected to fail until then, and a strict
+    xfail turns red the day one starts to pass, so it moves into the checked set."""
+    return PART_2 >= 0 and SPEC_TEXT.find(fragment) > PART_2
 
 
 def is_synopsis(text: str) -> bool:
@@ -61,7 +74,7 @@ def wrapped(fragment: str) -> str:
 
 def load(text: str, **kwargs: Any) -> rulelang.CompiledPolicy:
     kwargs.setdefault("allow_unbound", not kwargs.get("models"))
-    return rulelang.load_source(text, name="LANGUAGE.md", **kwargs)
+    return rulelang.open_source(text, name="LANGUAGE.md", **kwargs)
 
 
 def first_line(text: str) -> str:
@@ -81,15 +94,29 @@ def test_whole_policy_parses_and_checks(text: str) -> None:
     policy = load(text).policy
     assert policy.name == "retail_pricing" and policy.version == "2026.11.1"
     assert [r.name for r in policy.rules] == [  # priority 100 first, then file order
-        "out_of_stock", "discount_cap", "vic_new_collection", "evening_wear", "fraud_block",
-        "fraud_review"]
+        "out_of_stock",
+        "discount_cap",
+        "vic_new_collection",
+        "evening_wear",
+        "fraud_block",
+        "fraud_review",
+    ]
     assert [e.name for e in policy.ensures] == ["margin_floor"]
     assert [m.name for m in policy.models] == ["fraud_risk", "similarity"]
     assert [o.output for o in policy.overrides] == ["price", "action"]
     assert len(policy.tests) == 1 and len(policy.invariants) == 2
 
 
-@pytest.mark.parametrize("fragment", FRAGMENTS, ids=first_line)
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        pytest.param(f, marks=pytest.mark.xfail(strict=True, reason="LANGUAGE.md Part 2"))
+        if part_2(f)
+        else f
+        for f in FRAGMENTS
+    ],
+    ids=first_line,
+)
 def test_fragment_parses_and_checks_in_a_minimal_policy(fragment: str) -> None:
     policy = load(wrapped(fragment)).policy
     named = {r.name for r in policy.rules} | {e.name for e in policy.ensures}
@@ -111,8 +138,7 @@ def test_the_margin_floor_fragment_behaves_like_the_ensure_it_stands_for() -> No
 
 def test_the_vic_test_passes_with_rank_1_15() -> None:
     results = run_tests(load(whole()))
-    assert [(r.name, r.passed) for r in results] == [("VICs see the new collection boosted",
-                                                      True)]
+    assert [(r.name, r.passed) for r in results] == [("VICs see the new collection boosted", True)]
     decision = results[0].decision
     assert decision is not None
     assert decision.outputs["rank"] == 1.15
@@ -121,7 +147,8 @@ def test_the_vic_test_passes_with_rank_1_15() -> None:
 
 
 def test_rulelang_test_finds_the_broken_invariant_and_prints_a_pasteable_line(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "retail.rule"
     path.write_text(whole(), encoding="utf-8")
     assert main(["test", str(path)]) == 1
@@ -133,8 +160,10 @@ def test_rulelang_test_finds_the_broken_invariant_and_prints_a_pasteable_line(
     # "a VIC with a new-collection item that is out of stock is both blocked and boosted"
     for part in ("item.stock = 0", "item.new_collection = true", 'customer.tier = "vic"'):
         assert part in line
-    pasted = whole() + f'\ntest "counterexample"\n  {line}\n  expect action == block\n' \
-                       "  expect rank == 1.0\nend\n"
+    pasted = (
+        whole() + f'\ntest "counterexample"\n  {line}\n  expect action == block\n'
+        "  expect rank == 1.0\nend\n"
+    )
     outcome = {r.name: r for r in run_tests(load(pasted))}["counterexample"]
     assert len(outcome.failures) == 1 and "rank == 1.0" in outcome.failures[0]
 
@@ -162,15 +191,17 @@ def test_the_decision_record_has_the_fields_and_values_of_the_spec() -> None:
     shown = json.loads(blocks("json")[0])
     record = json.loads(vic_decision(explain=True).to_json())
     assert list(record) == list(shown)
-    for key in ("policy", "version", "action", "outputs", "reasons", "review_by", "fired",
-                "error"):
+    for key in ("policy", "version", "action", "outputs", "reasons", "review_by", "fired", "error"):
         assert record[key] == shown[key], key
     assert record["id"].startswith(shown["id"].rstrip(".")[:2]) and len(record["id"]) == 26
     assert record["policy_hash"].startswith("sha256:") and len(record["policy_hash"]) == 71
     (entry,) = shown["trace"]
     firing = next(f for f in record["trace"] if f["rule"] == entry["rule"])
-    rule_line = next(i for i, line in enumerate(whole().splitlines(), 1)
-                     if line.startswith(f"rule {entry['rule']} "))
+    rule_line = next(
+        i
+        for i, line in enumerate(whole().splitlines(), 1)
+        if line.startswith(f"rule {entry['rule']} ")
+    )
     assert firing == {**entry, "line": rule_line}
     (call,) = shown["models"]
     made = next(m for m in record["models"] if m["model"] == call["model"])

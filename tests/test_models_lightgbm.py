@@ -20,10 +20,16 @@ np = pytest.importorskip("numpy")
 
 COLORS = ("red", "green", "blue")
 PARAMS = ("order", "customer")
-MAPPING = {"amount": "order.amount", "color": "order.color", "express": "order.express",
-           "age": "customer.age"}
-FACTS = {"order": {"amount": "money", "color": "text", "express": "bool"},
-         "customer": {"age": "int", "name": "text"}}
+MAPPING = {
+    "amount": "order.amount",
+    "color": "order.color",
+    "express": "order.express",
+    "age": "customer.age",
+}
+FACTS = {
+    "order": {"amount": "money", "color": "text", "express": "bool"},
+    "customer": {"age": "int", "name": "text"},
+}
 SIG = ModelSignature("risk", PARAMS, "score", facts_fields=FACTS)
 
 
@@ -33,19 +39,33 @@ def _train(directory: Path) -> Path:
     amount = rng.uniform(0, 100, n)
     color = rng.choice(COLORS, n)
     express = rng.random(n) < 0.3
-    age = [None if m else float(a) for a, m in
-           zip(rng.integers(18, 90, n), rng.random(n) < 0.1, strict=True)]
-    features = (Feature.numeric("amount", amount), Feature.categorical("color", COLORS, color),
-                Feature.boolean("express", express), Feature.numeric("age", age))
+    age = [
+        None if m else float(a)
+        for a, m in zip(rng.integers(18, 90, n), rng.random(n) < 0.1, strict=True)
+    ]
+    features = (
+        Feature.numeric("amount", amount),
+        Feature.categorical("color", COLORS, color),
+        Feature.boolean("express", express),
+        Feature.numeric("age", age),
+    )
     columns = {"amount": amount, "color": color, "express": express, "age": age}
     x = np.column_stack([f.codes(columns[f.name]) for f in features])
     logit = (amount - 50) / 15 + (color == "red") * 1.5 - express * 1.0
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     booster = lgb.train(
-        {"objective": "binary", "num_leaves": 7, "verbose": -1, "seed": 1, "num_threads": 1,
-         "deterministic": True, "min_data_per_group": 5},
+        {
+            "objective": "binary",
+            "num_leaves": 7,
+            "verbose": -1,
+            "seed": 1,
+            "num_threads": 1,
+            "deterministic": True,
+            "min_data_per_group": 5,
+        },
         lgb.Dataset(x, y, feature_name=list(columns), categorical_feature=["color"]),
-        num_boost_round=30)
+        num_boost_round=30,
+    )
     path = directory / "risk.txt"
     save_lightgbm(booster, path, Sidecar(features, "v1", MAPPING, {"rows": n}))
     return path
@@ -61,8 +81,9 @@ def model(model_path: Path) -> LightGBMModel:
     return LightGBMModel.load(model_path, PARAMS, signature=SIG)
 
 
-def row(amount: Any = 40, color: Any = "green", express: Any = False,
-        age: Any = 30) -> tuple[dict[str, Any], dict[str, Any]]:
+def row(
+    amount: Any = 40, color: Any = "green", express: Any = False, age: Any = 30
+) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"amount": amount, "color": color, "express": express}, {"age": age, "name": "x"}
 
 
@@ -89,10 +110,16 @@ def test_decimal_money_and_float_give_the_same_answer(model: LightGBMModel) -> N
 
 def test_batch_equals_single(model: LightGBMModel) -> None:
     rng = np.random.default_rng(3)
-    rows: list[tuple[Any, ...]] = [row(amount=float(a), color=str(c), express=bool(e), age=int(g))
-            for a, c, e, g in zip(rng.uniform(-20, 140, 200), rng.choice([*COLORS, "pink"], 200),
-                                  rng.random(200) < 0.5, rng.integers(0, 120, 200),
-                                  strict=True)]
+    rows: list[tuple[Any, ...]] = [
+        row(amount=float(a), color=str(c), express=bool(e), age=int(g))
+        for a, c, e, g in zip(
+            rng.uniform(-20, 140, 200),
+            rng.choice([*COLORS, "pink"], 200),
+            rng.random(200) < 0.5,
+            rng.integers(0, 120, 200),
+            strict=True,
+        )
+    ]
     rows.insert(5, ("not", "facts"))
     rows.insert(9, row(amount="lots"))
     batch = model.predict_batch(rows)
@@ -200,8 +227,9 @@ def test_callable_confidence_sees_the_raw_values(model_path: Path) -> None:
 
 
 def test_no_confidence_option(model_path: Path) -> None:
-    assert LightGBMModel.load(model_path, PARAMS, confidence="none").predict(row()).confidence \
-        is None
+    assert (
+        LightGBMModel.load(model_path, PARAMS, confidence="none").predict(row()).confidence is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -222,9 +250,15 @@ def test_bad_input_is_no_answer_with_a_reason(
     assert model.explain(args).value is None
 
 
-values = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.text(max_size=5),
-                   st.floats(allow_nan=True), st.decimals(allow_nan=False, places=2),
-                   st.lists(st.integers(), max_size=2))
+values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.text(max_size=5),
+    st.floats(allow_nan=True),
+    st.decimals(allow_nan=False, places=2),
+    st.lists(st.integers(), max_size=2),
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -238,8 +272,12 @@ def test_any_facts_give_an_answer_and_never_raise(
 
 
 def test_mapping_problems_are_listed_together(model_path: Path) -> None:
-    bad = {"amount": "order.amont", "colour": "order.color", "express": "shipment.express",
-           "age": "customer.age"}
+    bad = {
+        "amount": "order.amont",
+        "colour": "order.color",
+        "express": "shipment.express",
+        "age": "customer.age",
+    }
     with pytest.raises(FitError) as info:
         LightGBMModel.load(model_path, PARAMS, bad, signature=SIG)
     problems = "\n".join(info.value.problems)
@@ -251,14 +289,14 @@ def test_mapping_problems_are_listed_together(model_path: Path) -> None:
 
 def test_binding_problems_against_a_declaration(model: LightGBMModel) -> None:
     assert model.binding_problems(SIG) == []
-    assert model.binding_problems(ModelSignature("risk", PARAMS, "number", facts_fields=FACTS)) \
-        == []
+    assert (
+        model.binding_problems(ModelSignature("risk", PARAMS, "number", facts_fields=FACTS)) == []
+    )
     wrong = model.binding_problems(ModelSignature("risk", ("customer", "order"), "bool"))
     assert any("declared `-> bool`" in p for p in wrong)
     assert any("built for parameters (order, customer)" in p for p in wrong)
     text_age = {**FACTS, "customer": {"age": "text"}}
-    typed = model.binding_problems(ModelSignature("risk", PARAMS, "score",
-                                                  facts_fields=text_age))
+    typed = model.binding_problems(ModelSignature("risk", PARAMS, "score", facts_fields=text_age))
     assert typed == ["feature `age` is numeric but `customer.age` is text"]
 
 
@@ -282,11 +320,16 @@ def test_positional_paths_for_repeated_blocks_and_scalars(model_path: Path) -> N
 def test_the_retail_example_model_ranks_risky_orders_higher() -> None:
     path = Path(__file__).parent.parent / "examples" / "retail" / "models" / "fraud_risk.txt"
     model = LightGBMModel.load(path, ("customer", "order", "item"))
-    safe = ({"tier": "vic", "lifetime_value": Decimal("40000")},
-            {"discount": Decimal("0"), "channel": "store"},
-            {"category": "beauty", "base_price": Decimal("40"), "new_collection": False})
-    risky = ({"tier": "standard"}, {"discount": Decimal("0.7"), "channel": "web"},
-             {"category": "jewelry", "base_price": Decimal("9000"), "new_collection": True})
+    safe = (
+        {"tier": "vic", "lifetime_value": Decimal("40000")},
+        {"discount": Decimal("0"), "channel": "store"},
+        {"category": "beauty", "base_price": Decimal("40"), "new_collection": False},
+    )
+    risky = (
+        {"tier": "standard"},
+        {"discount": Decimal("0.7"), "channel": "web"},
+        {"category": "jewelry", "base_price": Decimal("9000"), "new_collection": True},
+    )
     low, high = model.predict_batch([safe, risky])
     assert low.confidence == high.confidence == 1.0
     assert high.value > 3 * low.value

@@ -66,10 +66,12 @@ def test_identical_texts_are_about_1(loaded: SimilarityModel) -> None:
 
 
 def test_related_texts_score_higher_than_unrelated(loaded: SimilarityModel) -> None:
-    related, unrelated = loaded.predict_batch([
-        ("long black silk dress for a formal evening", GOWN),
-        ("rubber garden hose, 20 metres", GOWN),
-    ])
+    related, unrelated = loaded.predict_batch(
+        [
+            ("long black silk dress for a formal evening", GOWN),
+            ("rubber garden hose, 20 metres", GOWN),
+        ]
+    )
     assert -1.0 <= unrelated.value < 0.3 < 0.5 < related.value <= 1.0
 
 
@@ -111,11 +113,17 @@ def test_cache_size_zero_caches_nothing(loaded: SimilarityModel) -> None:
 
 
 def test_batch_embeds_all_new_texts_in_one_call_and_equals_single(
-    counted: tuple[SimilarityModel, CountingEncoder], loaded: SimilarityModel,
+    counted: tuple[SimilarityModel, CountingEncoder],
+    loaded: SimilarityModel,
 ) -> None:
     model, encoder = counted
-    rows = [("red leather bag", GOWN), ("blue jeans", "denim trousers"),
-            ("red leather bag", "blue jeans"), ("", GOWN), (GOWN, GOWN)]
+    rows = [
+        ("red leather bag", GOWN),
+        ("blue jeans", "denim trousers"),
+        ("red leather bag", "blue jeans"),
+        ("", GOWN),
+        (GOWN, GOWN),
+    ]
     answers = model.predict_batch(rows)
     assert encoder.calls[1:] == [["blue jeans", "denim trousers", "red leather bag"]]
     assert [a.source for a in answers] == ["model", "model", "model", "model", "cache"]
@@ -135,8 +143,9 @@ def test_batch_embeds_all_new_texts_in_one_call_and_equals_single(
         (("   ", "a"), "argument 1 is empty"),
     ],
 )
-def test_bad_input_is_no_answer(loaded: SimilarityModel, args: tuple[Any, ...],
-                                reason: str) -> None:
+def test_bad_input_is_no_answer(
+    loaded: SimilarityModel, args: tuple[Any, ...], reason: str
+) -> None:
     answer = loaded.predict(args)
     assert answer.value is None
     assert answer.detail == {"reason": reason}
@@ -150,8 +159,7 @@ def test_embed_gives_unit_vectors(loaded: SimilarityModel) -> None:
 
 
 def test_declaration_checks(loaded: SimilarityModel) -> None:
-    assert loaded.binding_problems(ModelSignature("similarity", ("text", "text"), "number")) \
-        == []
+    assert loaded.binding_problems(ModelSignature("similarity", ("text", "text"), "number")) == []
     problems = loaded.binding_problems(ModelSignature("similarity", ("text",), "score"))
     assert len(problems) == 2
     assert "takes (text, text)" in problems[0]
@@ -159,7 +167,8 @@ def test_declaration_checks(loaded: SimilarityModel) -> None:
 
 
 def test_missing_sentence_transformers_names_the_ml_extra(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)
     with pytest.raises(MissingExtraError, match=r"pip install 'rulelang\[ml\]'"):

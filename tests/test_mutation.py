@@ -36,20 +36,19 @@ def described(file: str, operator: str) -> set[str]:
 def test_every_operator_makes_the_mutants_it_names() -> None:
     assert "line 16: `<=` -> `<`" in described("inventory.rule", "compare")
     assert "line 26: `..<` -> `..`" in described("fraud.rule", "compare")
-    assert {"line 16: `0` -> `-1`", "line 16: `0` -> `1`"} <= described("inventory.rule",
-                                                                         "bound")
+    assert {"line 16: `0` -> `-1`", "line 16: `0` -> `1`"} <= described("inventory.rule", "bound")
     assert "line 26: `threshold` -> `(threshold + 1)`" in described("inventory.rule", "bound")
-    assert "line 53: `max_discount` -> `(max_discount - 1%)`" in described("pricing.rule",
-                                                                           "bound")
-    assert {"line 26: `stock > 0 and stock < threshold` -> `stock > 0`",
-            "line 26: `stock > 0 and stock < threshold` -> `stock < threshold`"} <= \
-        described("inventory.rule", "clause")
+    assert "line 53: `max_discount` -> `(max_discount - 1%)`" in described("pricing.rule", "bound")
+    assert {
+        "line 26: `stock > 0 and stock < threshold` -> `stock > 0`",
+        "line 26: `stock > 0 and stock < threshold` -> `stock < threshold`",
+    } <= described("inventory.rule", "clause")
     actions = described("fraud.rule", "action")
     assert 'line 18: `block "fraud risk"` -> `review "fraud risk"`' in actions
-    assert 'line 50: `review "large order" by loss_prevention` -> `block "large order"`' \
-        in actions
+    assert 'line 50: `review "large order" by loss_prevention` -> `block "large order"`' in actions
     assert "line 16: `boost rank by uplift` -> `boost rank by -(uplift)`" in described(
-        "loyalty.rule", "action")
+        "loyalty.rule", "action"
+    )
 
 
 @pytest.mark.parametrize("file", sorted(p.name for p in LIBRARY.glob("*.rule")))
@@ -83,8 +82,9 @@ def test_invariants_alone_catch_boundary_mutants() -> None:
     # off-by-one mutants that every test is blind to, if there were no tests: the
     # invariants' inputs aim at the thresholds, so they find them anyway
     chosen = [m for m in mutants("inventory.rule", "bound") if m.line == 48]
-    settings = mutation.Settings(LIBRARY, LIBRARY / "tests", examples=100, seed=0,
-                                 judge="invariants")
+    settings = mutation.Settings(
+        LIBRARY, LIBRARY / "tests", examples=100, seed=0, judge="invariants"
+    )
     outcomes = mutation.run_all(chosen, settings, jobs=1)
     assert [o.status for o in outcomes] == ["killed"] * len(chosen)
     assert all("invariant" in o.by for o in outcomes)

@@ -33,7 +33,7 @@ from conftest import (
 
 import rulelang
 from rulelang.cli import main
-from rulelang.testing import run_tests
+from rulelang.review.testing import run_tests
 
 HOSTILE = ("__import__('os')", '"); import os #', "'''; exit(1) #", "' + str(facts) + '")
 
@@ -44,7 +44,7 @@ def q(text: str) -> str:
 
 
 def load(body: str, head: str = HEAD, **models: Any) -> rulelang.CompiledPolicy:
-    return rulelang.load_source(head + body, name="t.rule", models=models)
+    return rulelang.open_source(head + body, name="t.rule", models=models)
 
 
 def code_filename(policy: rulelang.CompiledPolicy) -> str:
@@ -55,12 +55,17 @@ def code_filename(policy: rulelang.CompiledPolicy) -> str:
 
 # ---- generated code is boring and safe ----------------------------------------------------
 
+
 def hostile_policy() -> str:
     h1, h2, h3, h4 = (q(h) for h in HOSTILE)
-    head = HEAD.replace('category: text in {"bags", "shoes"}',
-                        f'category: text in {{"bags", {h1}, {h2}, {h3}, {h4}}}')
+    head = HEAD.replace(
+        'category: text in {"bags", "shoes"}',
+        f'category: text in {{"bags", {h1}, {h2}, {h3}, {h4}}}',
+    )
     head = head.replace('version "1"', f"version {h2}\n  title {h1}\n  owner {h3}")
-    return head + f"""
+    return (
+        head
+        + f"""
 rule first {h1}
   when item.category == {h1}
   then review {h2} by boss
@@ -92,10 +97,11 @@ test {h3}
   expect fired second
 end
 """
+    )
 
 
 def test_generated_source_holds_no_user_text() -> None:
-    policy = rulelang.load_source(hostile_policy(), name="hostile.rule")
+    policy = rulelang.open_source(hostile_policy(), name="hostile.rule")
     for text in HOSTILE:
         assert text not in policy.source
         assert repr(text) not in policy.source
@@ -104,24 +110,59 @@ def test_generated_source_holds_no_user_text() -> None:
 
 def test_generated_source_uses_only_minted_names() -> None:
     """Every identifier and string literal in the generated code is the generator's own."""
-    policy = rulelang.load_source(hostile_policy(), name="hostile.rule")
+    policy = rulelang.open_source(hostile_policy(), name="hostile.rule")
     tree = ast.parse(policy.source)
     minted = re.compile(r"[CFVOt]\d+")
-    own = {"bind", "decide", "explain", "facts", "frame", "A", "RB", "reasons", "fired", "fire",
-           "trace", "record", "c", "v", "ch", "a0", "div", "round_half_up", "to_money", "Firing",
-           "tnew", "NOCHANGE", "float", "abs", "min", "max"}
+    own = {
+        "bind",
+        "decide",
+        "explain",
+        "facts",
+        "frame",
+        "A",
+        "RB",
+        "reasons",
+        "fired",
+        "fire",
+        "trace",
+        "record",
+        "c",
+        "v",
+        "ch",
+        "a0",
+        "div",
+        "round_half_up",
+        "to_money",
+        "Firing",
+        "tnew",
+        "NOCHANGE",
+        "float",
+        "abs",
+        "min",
+        "max",
+    }
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     names |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args}
     assert {n for n in names if not minted.fullmatch(n)} <= own
-    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
-               and isinstance(n.value, str)}
-    assert strings <= {"", "fired", "skipped", "unknown", "held", "unsatisfiable", "rule",
-                       "ensure", "action"}
+    strings = {
+        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    }
+    assert strings <= {
+        "",
+        "fired",
+        "skipped",
+        "unknown",
+        "held",
+        "unsatisfiable",
+        "rule",
+        "ensure",
+        "action",
+    }
     assert not [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
 
 
 def test_hostile_text_still_decides_correctly() -> None:
-    policy = rulelang.load_source(hostile_policy(), name="hostile.rule")
+    policy = rulelang.open_source(hostile_policy(), name="hostile.rule")
     h1, h2, h3, h4 = HOSTILE
     review = policy.decide(facts(category=h1))
     assert (review.action, review.reasons, review.review_by) == ("review", (h2,), "boss")
@@ -162,30 +203,37 @@ def test_same_text_importing_different_templates_keeps_both_sources(tmp_path: Pa
     for limit in (10, 20):
         folder = tmp_path / f"cap{limit}"
         folder.mkdir()
-        (folder / "lib.rule").write_text(f"template cap(x: money)\n  ensure cap\n    x <= {limit}"
-                                         f" and x >= 0\n    otherwise x = {limit}\n  end\nend\n")
+        (folder / "lib.rule").write_text(
+            f"template cap(x: money)\n  ensure cap\n    x <= {limit}"
+            f" and x >= 0\n    otherwise x = {limit}\n  end\nend\n"
+        )
         (folder / "p.rule").write_text(text)
-        policies.append(rulelang.load(folder / "p.rule"))
+        policies.append(rulelang.open_policy(folder / "p.rule"))
     assert [p.decide(facts()).outputs["out"] for p in policies] == [10, 20]
     for policy in policies:
         assert linecache.getlines(code_filename(policy)) == policy.source.splitlines(True)
 
 
-def test_explain_source_prints_the_generated_code(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_explain_source_prints_the_generated_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["explain", "--source", str(RETAIL)]) == 0
     printed = capsys.readouterr().out
-    assert printed == rulelang.load(RETAIL, models=retail_models()).source
+    assert printed == rulelang.open_policy(RETAIL, models=retail_models()).source
     assert "def decide(facts, frame):" in printed and "# rule fraud_review" in printed
 
 
 def test_an_evaluation_error_blocks_and_names_its_rule() -> None:
-    policy = load("rule per_unit\n  when item.stock >= 0\n  then out = item.price / item.stock\n"
-                  "end\n")
+    policy = load(
+        "rule per_unit\n  when item.stock >= 0\n  then out = item.price / item.stock\nend\n"
+    )
     decision = policy.decide(facts(stock=0))
     assert decision.action == "block" and decision.fired == ()
-    assert decision.error == {"type": "evaluation", "message": "division by zero",
-                              "rule": "per_unit"}
+    assert decision.error == {
+        "type": "evaluation",
+        "message": "division by zero",
+        "rule": "per_unit",
+    }
     assert decision.reasons == ("evaluation error in per_unit: division by zero",)
     assert policy.decide(facts(stock=4)).outputs["out"] == Decimal(25)
     explained = policy.decide(facts(stock=0), explain=True)  # the other function, same map
@@ -326,7 +374,9 @@ end
     assert decision.fired == ("undercut", "floor")
     assert decision.outputs["out"] == Decimal("55.00")
     assert [(f.rule, f.outcome, f.kind) for f in decision.trace] == [
-        ("undercut", "fired", "rule"), ("floor", "fired", "ensure")]
+        ("undercut", "fired", "rule"),
+        ("floor", "fired", "ensure"),
+    ]
     untouched = policy.decide(facts(vip=False))
     assert (untouched.fired, untouched.outputs["out"]) == ((), Decimal("100.00"))
 
@@ -392,7 +442,9 @@ end
 
 def test_each_model_is_called_once_per_decision_and_arguments() -> None:
     risk, sim = Recorder((0.9, 0.95)), Recorder(0.5)
-    policy = load(SCORE + """
+    policy = load(
+        SCORE
+        + """
 model sim(text, text) -> number
   fallback 0
 end
@@ -413,55 +465,73 @@ rule three
   when sim(item.category, "bags") > 0.1
   then rank = rank + 1
 end
-""", risk=risk, sim=sim)
+""",
+        risk=risk,
+        sim=sim,
+    )
     decision = policy.decide(facts())
     assert decision.outputs["rank"] == 4.0
     assert len(risk.calls) == 1  # `two` short-circuits: sim(_, "shoes") is never asked
     assert sim.calls == [("bags", "bags")]
-    assert [(c.model, c.args) for c in decision.models] == [("risk", "item"),
-                                                            ("sim", "'bags', 'bags'")]
+    assert [(c.model, c.args) for c in decision.models] == [
+        ("risk", "item"),
+        ("sim", "'bags', 'bags'"),
+    ]
     policy.decide(facts())
     assert len(risk.calls) == 2  # the memo is per decision
 
 
 def test_a_model_is_not_asked_when_it_cannot_change_the_outcome() -> None:
     risk = Recorder((0.9, 0.95))
-    policy = load(SCORE + """
+    policy = load(
+        SCORE
+        + """
 rule vip_risk
   when item.vip and risk(item) > 0.5
   then block "risky vip"
   if unknown then review "no risk"
 end
-""", risk=risk)
+""",
+        risk=risk,
+    )
     assert policy.decide(facts(vip=False)).models == ()
     assert risk.calls == []
     assert policy.decide(facts(vip=True)).action == "block"
     assert len(risk.calls) == 1
 
 
-UNKNOWN_RULE = SCORE + """
+UNKNOWN_RULE = (
+    SCORE
+    + """
 rule risky
   when risk(item) >= 0.5
   then block "risky"
   if unknown then review "no confident risk" by ops
 end
 """
+)
 
 
-@pytest.mark.parametrize(("answer", "reason"), [
-    ((0.9, 0.5), "low confidence"),
-    ((0.9, None), "no confidence given"),
-    (float("nan"), "NaN"),
-    ((float("nan"), 0.99), "NaN"),
-    ((1.5, 0.99), "out of range"),
-    (("high", 0.99), "not a number: str"),
-    (None, "no answer"),
-])
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ((0.9, 0.5), "low confidence"),
+        ((0.9, None), "no confidence given"),
+        (float("nan"), "NaN"),
+        ((float("nan"), 0.99), "NaN"),
+        ((1.5, 0.99), "out of range"),
+        (("high", 0.99), "not a number: str"),
+        (None, "no answer"),
+    ],
+)
 def test_no_answer_runs_if_unknown_and_is_recorded(answer: Any, reason: str) -> None:
     policy = load(UNKNOWN_RULE, risk=Recorder(answer))
     decision = policy.decide(facts(), explain=True)
     assert (decision.action, decision.reasons, decision.review_by) == (
-        "review", ("no confident risk",), "ops")
+        "review",
+        ("no confident risk",),
+        "ops",
+    )
     assert decision.fired == ()  # an `if unknown` branch is not a firing
     assert decision.trace[0][:3] == ("risky", 26, "unknown")
     [call] = decision.models
@@ -474,7 +544,13 @@ def test_a_confident_answer_is_used_and_recorded() -> None:
     assert (decision.action, decision.fired) == ("block", ("risky",))
     [call] = decision.models
     assert (call.model, call.version, call.value, call.confidence, call.source, call.reason) == (
-        "risk", "risk-7", 0.8, 0.8, "model", None)
+        "risk",
+        "risk-7",
+        0.8,
+        0.8,
+        "model",
+        None,
+    )
     assert call.ms >= 0
 
 
@@ -517,9 +593,11 @@ rule similar
   then rank = 2.0
 end
 """
-    for model, reason in ((Recorder(fn=slow), "timeout"), (Recorder(float("nan")), "NaN"),
-                          (Recorder(fn=lambda t: 1 / 0), "error: ZeroDivisionError: division "
-                                                         "by zero")):
+    for model, reason in (
+        (Recorder(fn=slow), "timeout"),
+        (Recorder(float("nan")), "NaN"),
+        (Recorder(fn=lambda t: 1 / 0), "error: ZeroDivisionError: division by zero"),
+    ):
         decision = load(body, sim=model).decide(facts(), explain=True)
         assert (decision.fired, decision.outputs["rank"]) == (("similar",), 2.0)
         [call] = decision.models
@@ -528,7 +606,9 @@ end
 
 
 def test_a_policy_with_unbound_models_fails_to_load_naming_every_one() -> None:
-    body = SCORE + """
+    body = (
+        SCORE
+        + """
 model sim(text) -> number
   fallback 0
 end
@@ -543,6 +623,7 @@ rule r
   if unknown then review "no risk"
 end
 """
+    )
     with pytest.raises(rulelang.ModelBindingFailed) as info:
         load(body, sim=Recorder(0.1))
     report = str(info.value)
@@ -555,11 +636,14 @@ end
 def test_binding_a_model_the_policy_does_not_declare_fails() -> None:
     with pytest.raises(rulelang.ModelBindingFailed) as info:
         load("", fraud=Recorder(0.1))
-    assert str(info.value) == ("error[E402]: `fraud` is bound but the policy declares no such "
-                               "model\n  = help: declared models: none")
+    assert str(info.value) == (
+        "error[E402]: `fraud` is bound but the policy declares no such "
+        "model\n  = help: declared models: none"
+    )
 
 
 # ---- fast path and explain path -----------------------------------------------------------
+
 
 def test_fast_path_records_only_the_rules_that_fired(retail: rulelang.CompiledPolicy) -> None:
     vic = retail_facts(new_collection=True)
@@ -576,8 +660,15 @@ def test_explain_path_records_values_and_changes(retail: rulelang.CompiledPolicy
     decision = retail.decide(vic, explain=True)
     assert decision.fired == ("vic_new_collection",)
     trace = {f.rule: f for f in decision.trace}
-    assert list(trace) == ["out_of_stock", "discount_cap", "vic_new_collection", "evening_wear",
-                           "fraud_block", "fraud_review", "margin_floor"]
+    assert list(trace) == [
+        "out_of_stock",
+        "discount_cap",
+        "vic_new_collection",
+        "evening_wear",
+        "fraud_block",
+        "fraud_review",
+        "margin_floor",
+    ]
     boosted = trace["vic_new_collection"]
     assert (boosted.line, boosted.outcome) == (53, "fired")
     assert boosted.values == {"customer.tier": "vic", "item.new_collection": True}
@@ -587,21 +678,27 @@ def test_explain_path_records_values_and_changes(retail: rulelang.CompiledPolicy
     assert trace["fraud_review"].values == {"fraud_risk(customer, order, item)": 0.1}
     assert (trace["margin_floor"].outcome, trace["margin_floor"].kind) == ("held", "ensure")
     fast = retail.decide(vic)
-    assert (fast.outputs, fast.action, fast.fired) == (decision.outputs, decision.action,
-                                                      decision.fired)
+    assert (fast.outputs, fast.action, fast.fired) == (
+        decision.outputs,
+        decision.action,
+        decision.fired,
+    )
 
 
 def test_explain_records_an_action_change() -> None:
     decision = load('rule r\n  when true\n  then review "look" by ops\nend\n').decide(
-        facts(), explain=True)
+        facts(), explain=True
+    )
     assert decision.trace[0].changes == {"action": ["allow", "review"]}
 
 
 def test_explain_shows_each_call_of_a_model_with_its_own_answer() -> None:
     # One model, two argument lists in one condition: each call text keeps its answer.
-    body = ('model sim(number) -> number\n  fallback 0\nend\n\n'
-            'rule both\n  when sim(item.score) > 1 and sim(item.score + 1) > 1\n'
-            '  then rank = 2.0\nend\n')
+    body = (
+        "model sim(number) -> number\n  fallback 0\nend\n\n"
+        "rule both\n  when sim(item.score) > 1 and sim(item.score + 1) > 1\n"
+        "  then rank = 2.0\nend\n"
+    )
     policy = load(body, sim=Recorder(fn=lambda v: v * 10))
     decision = policy.decide(facts(score=1.0), explain=True)
     values = decision.trace[0].values
@@ -619,13 +716,28 @@ def test_decide_many_decides_each_row_as_decide_does() -> None:
     for row, decision in zip(rows[:3], many, strict=False):
         single = policy.decide(row)
         assert (single.outputs, single.action, single.fired) == (
-            decision.outputs, decision.action, decision.fired)
+            decision.outputs,
+            decision.action,
+            decision.fired,
+        )
 
 
 # ---- the decision record ------------------------------------------------------------------
 
-RECORD_KEYS = ["id", "policy", "version", "policy_hash", "action", "outputs", "reasons",
-               "review_by", "fired", "trace", "models", "error"]
+RECORD_KEYS = [
+    "id",
+    "policy",
+    "version",
+    "policy_hash",
+    "action",
+    "outputs",
+    "reasons",
+    "review_by",
+    "fired",
+    "trace",
+    "models",
+    "error",
+]
 
 
 def normalised(decision: rulelang.Decision) -> str:
@@ -647,21 +759,28 @@ def vic(**item: Any) -> dict[str, Any]:
 
 GOLDEN_DECISIONS = {
     "allow": (retail_facts(), {}, False),
-    "review_possible_fraud": (vic(description="silk evening gown"),
-                              {"fraud": (0.71, 0.93), "similarity": 0.8}, True),
+    "review_possible_fraud": (
+        vic(description="silk evening gown"),
+        {"fraud": (0.71, 0.93), "similarity": 0.8},
+        True,
+    ),
     "block_out_of_stock_no_confident_fraud": (vic(stock=0), {"fraud": (0.9, 0.5)}, True),
     "margin_floor": (retail_facts(cost="900.00"), {}, True),
-    "discount_cap": ({**retail_facts(), "order": {"discount": "0.85", "channel": "app"}}, {},
-                     False),
+    "discount_cap": (
+        {**retail_facts(), "order": {"discount": "0.85", "channel": "app"}},
+        {},
+        False,
+    ),
 }
 
 
 @pytest.mark.parametrize("name", GOLDEN_DECISIONS)
 def test_decision_records_match_their_golden_files(name: str) -> None:
     facts, answers, explain = GOLDEN_DECISIONS[name]
-    policy = rulelang.load(RETAIL, models=retail_models(**answers))
-    assert_golden(GOLDEN / "decisions" / f"{name}.json",
-                  normalised(policy.decide(facts, explain=explain)))
+    policy = rulelang.open_policy(RETAIL, models=retail_models(**answers))
+    assert_golden(
+        GOLDEN / "decisions" / f"{name}.json", normalised(policy.decide(facts, explain=explain))
+    )
 
 
 def test_bad_facts_record_matches_its_golden_file(retail: rulelang.CompiledPolicy) -> None:
@@ -678,10 +797,14 @@ def test_the_record_has_the_documented_shape(retail: rulelang.CompiledPolicy) ->
     assert record["action"] in ("allow", "review", "block")
     assert record["outputs"] == {"price": 900.0, "rank": 1.15}
     assert record["fired"] == ["vic_new_collection"] and record["error"] is None
-    assert all(list(f)[:3] == ["rule", "line", "outcome"] and {"values", "changes"} <= set(f)
-               for f in record["trace"])
-    assert all(list(c)[:6] == ["model", "version", "value", "confidence", "ms", "source"]
-               for c in record["models"])
+    assert all(
+        list(f)[:3] == ["rule", "line", "outcome"] and {"values", "changes"} <= set(f)
+        for f in record["trace"]
+    )
+    assert all(
+        list(c)[:6] == ["model", "version", "value", "confidence", "ms", "source"]
+        for c in record["models"]
+    )
     assert [c["model"] for c in record["models"]] == ["similarity", "fraud_risk"]
 
 

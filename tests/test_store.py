@@ -21,7 +21,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rulelang import cli_store
+import rulelang
+from rulelang.cli import main
+from rulelang.cli import store as cli_store
 from rulelang.decision import Decision, Firing, ModelCall, OverrideCheck
 from rulelang.store import (
     ChainHead,
@@ -465,8 +467,11 @@ def test_an_audit_approves_a_decision_no_rule_routed(log: DecisionLog, tmp_path:
     out = tmp_path / "labels.csv"
     assert export_labels(log, out) == 1
     [row] = csv.DictReader(out.open())
-    assert (row["decision_id"], row["routed_to_review"], row["outcome"]) == ("d3", "false",
-                                                                            "approved")
+    assert (row["decision_id"], row["routed_to_review"], row["outcome"]) == (
+        "d3",
+        "false",
+        "approved",
+    )
     assert verify(log).ok
 
 
@@ -709,7 +714,7 @@ def test_direction() -> None:
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli_store.run(list(argv))
+    code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -753,7 +758,7 @@ def test_cli_errors_are_one_line_with_the_right_status(
     cli_log: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = cli(capsys, "review", "show", "nope", "--log", cli_log)
-    assert code == 2 and err.strip() == "error: no decision with id 'nope' in the log"
+    assert code == 2 and err.strip() == "rulelang: no decision with id 'nope' in the log"
     code, _, err = cli(
         capsys, "review", "approve", "d1", "--as", "a", "--role", "x", "--log", cli_log
     )
@@ -764,7 +769,7 @@ def test_cli_errors_are_one_line_with_the_right_status(
     code, _, err = cli(capsys, "report", "--log", str(tmp_path / "none.sqlite"))
     assert code == 2 and "no decision log at" in err and not (tmp_path / "none.sqlite").exists()
     with pytest.raises(SystemExit) as exit_:
-        cli_store.run(["review", "approve", "d1", "--log", cli_log])
+        main(["review", "approve", "d1", "--log", cli_log])
     assert exit_.value.code == 2
 
 
@@ -854,8 +859,7 @@ override price by pricing_manager within item.cost * 105% .. item.base_price * 1
 def test_overrides_through_the_real_compiler(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    program = pytest.importorskip("rulelang.program")
-    policy = program.load_source(SHOP, allow_unbound=True)
+    policy = rulelang.open_source(SHOP, allow_unbound=True)
     facts = {"item": {"base_price": 99.5, "cost": 50.25, "stock": 1, "weight": 0.1}}
     decision = policy.decide(facts, explain=True)
     path = str(tmp_path / "real.sqlite")

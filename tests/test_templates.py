@@ -25,7 +25,7 @@ def line_of(path: str, text: str) -> int:
 
 
 def load(body: str, **models: object) -> rulelang.CompiledPolicy:
-    return rulelang.load_source(HEAD + body, name="t.rule", models=models)
+    return rulelang.open_source(HEAD + body, name="t.rule", models=models)
 
 
 def test_use_expands_with_the_given_names() -> None:
@@ -48,30 +48,40 @@ use price_band(out, 5, 500) as band
 
 
 def test_expanded_spans_point_into_the_template_file() -> None:
-    policy = load('import "pricing"\nuse margin_floor(out, item.cost, 10%) as floor_10\n'
-                  'use round_price(out, 0) as whole\n')
+    policy = load(
+        'import "pricing"\nuse margin_floor(out, item.cost, 10%) as floor_10\n'
+        "use round_price(out, 0) as whole\n"
+    )
     [ensure] = policy.policy.ensures
     [rule] = policy.policy.rules
     assert ensure.span.file.name == rule.span.file.name == PRICING
     floor, rounding = line_of(PRICING, "ensure margin_floor"), line_of(PRICING, "rule round_")
     assert (ensure.line, rule.line) == (floor, rounding)
     trace = policy.decide(facts(price="99.50", cost="95.00"), explain=True).trace
-    assert [(f.rule, f.line, f.outcome) for f in trace] == [("whole", rounding, "fired"),
-                                                            ("floor_10", floor, "fired")]
+    assert [(f.rule, f.line, f.outcome) for f in trace] == [
+        ("whole", rounding, "fired"),
+        ("floor_10", floor, "fired"),
+    ]
 
 
 def test_a_template_model_argument_is_called_once() -> None:
     risk = Recorder((0.7, 0.99))
-    policy = load("""
+    policy = load(
+        """
 import "fraud"
 model risk(item) -> score
 end
 use fraud_routing(risk(item), 0.6, 0.85) as fraud
-""", risk=risk)
+""",
+        risk=risk,
+    )
     decision = policy.decide(facts())
     assert [r.name for r in policy.policy.rules] == ["fraud_block", "fraud_review"]
     assert (decision.action, decision.review_by, decision.fired) == (
-        "review", "loss_prevention", ("fraud_review",))
+        "review",
+        "loss_prevention",
+        ("fraud_review",),
+    )
     assert len(risk.calls) == 1
 
 
@@ -84,7 +94,9 @@ template vip_boost(rank: number, vip: bool)
   end
 end
 """)
-    (tmp_path / "p.rule").write_text(HEAD + """
+    (tmp_path / "p.rule").write_text(
+        HEAD
+        + """
 import "./lib.rule"
 template none_left(stock: int)
   rule none_left "Nothing left"
@@ -94,8 +106,9 @@ template none_left(stock: int)
 end
 use none_left(item.stock) as sold_out
 use vip_boost(rank, item.vip) as vip
-""")
-    policy = rulelang.load(tmp_path / "p.rule")
+"""
+    )
+    policy = rulelang.open_policy(tmp_path / "p.rule")
     decision = policy.decide(facts(stock=0, vip=True))
     assert decision.fired == ("sold_out", "vip")
     assert decision.outputs["rank"] == pytest.approx(1.1)
@@ -107,15 +120,18 @@ def test_the_policy_hash_covers_the_templates_it_uses(tmp_path: Path) -> None:
     text = HEAD + 'import "./lib.rule"\nuse boost(rank, item.vip) as vip\n'
     hashes = []
     for percent in ("10%", "20%", "10%"):
-        (tmp_path / "lib.rule").write_text("template boost(rank: number, vip: bool)\n"
-                                           f"  rule boost\n    when vip\n"
-                                           f"    then boost rank by {percent}\n  end\nend\n")
+        (tmp_path / "lib.rule").write_text(
+            "template boost(rank: number, vip: bool)\n"
+            f"  rule boost\n    when vip\n"
+            f"    then boost rank by {percent}\n  end\nend\n"
+        )
         (tmp_path / "p.rule").write_text(text)
-        hashes.append(rulelang.load(tmp_path / "p.rule").policy_hash)
+        hashes.append(rulelang.open_policy(tmp_path / "p.rule").policy_hash)
     assert hashes[0] != hashes[1] and hashes[0] == hashes[2]
 
 
 # ---- errors ---------------------------------------------------------------------------------
+
 
 def test_an_error_inside_an_expanded_template_names_the_stdlib_file() -> None:
     error = error_of(HEAD + 'import "pricing"\nuse margin_floor(rank, item.cost, 10%) as floor\n')
@@ -143,12 +159,15 @@ def test_a_misspelt_field_in_an_argument_is_underlined_where_it_was_written() ->
 def test_unknown_template() -> None:
     error = error_of(HEAD + 'import "pricing"\nuse margn_floor(out, item.cost, 10%) as floor\n')
     assert isinstance(error, rulelang.ParseError)
-    assert str(error) == """\
+    assert (
+        str(error)
+        == """\
 t.rule:21:1: error[E101]: unknown template `margn_floor`
    |
 21 | use margn_floor(out, item.cost, 10%) as floor
    | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
    = help: did you mean `margin_floor`?"""
+    )
 
 
 def test_a_template_not_imported_is_unknown() -> None:
@@ -157,14 +176,18 @@ def test_a_template_not_imported_is_unknown() -> None:
 
 
 def test_wrong_arity() -> None:
-    error = error_of(HEAD + 'import "pricing"\nuse margin_floor(out, item.cost) as floor\n'
-                     'use price_cap(out, item.price, 3, 4) as cap\n')
+    error = error_of(
+        HEAD + 'import "pricing"\nuse margin_floor(out, item.cost) as floor\n'
+        "use price_cap(out, item.price, 3, 4) as cap\n"
+    )
     assert [d.message for d in error.diagnostics] == [
         "template `margin_floor` takes 3 arguments, got 2",
         "template `price_cap` takes 2 arguments, got 4",
     ]
-    assert [d.help for d in error.diagnostics] == ["`margin_floor(price, cost, margin)`",
-                                                   "`price_cap(price, cap)`"]
+    assert [d.help for d in error.diagnostics] == [
+        "`margin_floor(price, cost, margin)`",
+        "`price_cap(price, cap)`",
+    ]
     assert "2 errors" in str(error)
 
 
@@ -180,13 +203,13 @@ def test_an_imported_file_holds_only_templates(tmp_path: Path) -> None:
     (tmp_path / "lib.rule").write_text('rule stray\n  when true\n  then block "x"\nend\n')
     (tmp_path / "p.rule").write_text(HEAD + 'import "./lib.rule"\n')
     with pytest.raises(rulelang.ParseError) as info:
-        rulelang.load(tmp_path / "p.rule")
+        rulelang.open_policy(tmp_path / "p.rule")
     [diagnostic] = info.value.diagnostics
     assert diagnostic.code == "E104"
     assert diagnostic.span is not None and diagnostic.span.file.name.endswith("lib.rule")
 
 
 def test_a_template_defined_twice() -> None:
-    template = "template t(x: int)\n  rule t\n    when x == 0\n    then block \"x\"\n  end\nend\n"
+    template = 'template t(x: int)\n  rule t\n    when x == 0\n    then block "x"\n  end\nend\n'
     error = error_of(HEAD + template + template + "use t(item.stock) as t\n")
     assert [d.message for d in error.diagnostics] == ["template `t` is defined twice"]

@@ -1,4 +1,4 @@
-"""`test` blocks: a compiled policy -> one result per test (rulelang.testing).
+"""`test` blocks: a compiled policy -> one result per test (rulelang.review.testing).
 
 Every test block shipped with the standard library and the examples passes; fields
 a test does not give take LANGUAGE.md's defaults; a failing expectation says what
@@ -14,15 +14,16 @@ import pytest
 from conftest import EXAMPLES, HEAD, REPO, error_of, exact, underlined
 
 import rulelang
-from rulelang.testing import default_facts, render_failure, run_tests
+from rulelang.review.testing import default_facts, render_failure, run_tests
 
 SHIPPED = sorted((REPO / "stdlib_rules" / "tests").glob("*.rule")) + sorted(
-    EXAMPLES.glob("*/policy.rule"))
+    EXAMPLES.glob("*/policy.rule")
+)
 
 
 def compiled(path: Path) -> rulelang.CompiledPolicy:
     """As `rulelang test` loads a file: models come from each test's `with`."""
-    return rulelang.load(path, allow_unbound=True)
+    return rulelang.open_policy(path, bindings=False, allow_unbound=True)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(REPO)))
@@ -35,8 +36,12 @@ def test_shipped_test_blocks_pass(path: Path) -> None:
 
 def test_every_shipped_file_is_covered() -> None:
     names = {p.relative_to(REPO).as_posix() for p in SHIPPED}
-    assert {"stdlib_rules/tests/pricing_test.rule", "examples/retail/policy.rule",
-            "examples/fraud/policy.rule", "examples/ranking/policy.rule"} <= names
+    assert {
+        "stdlib_rules/tests/pricing_test.rule",
+        "examples/retail/policy.rule",
+        "examples/fraud/policy.rule",
+        "examples/ranking/policy.rule",
+    } <= names
 
 
 DEFAULTS = """\
@@ -63,14 +68,27 @@ end
 
 
 def test_default_facts_take_the_lowest_value_first_enum_false_and_empty_text() -> None:
-    policy = rulelang.load_source(DEFAULTS)
-    assert exact(default_facts(policy.policy)) == exact({"thing": {
-        "price": Decimal(5), "count": -3, "score": 0.5, "share": Decimal(0), "half_open": 2,
-        "size": "medium", "name": "", "flag": False}})
+    policy = rulelang.open_source(DEFAULTS)
+    assert exact(default_facts(policy.policy)) == exact(
+        {
+            "thing": {
+                "price": Decimal(5),
+                "count": -3,
+                "score": 0.5,
+                "share": Decimal(0),
+                "half_open": 2,
+                "size": "medium",
+                "name": "",
+                "flag": False,
+            }
+        }
+    )
 
 
 def test_a_test_sees_the_defaults_for_fields_it_does_not_give() -> None:
-    policy = rulelang.load_source(DEFAULTS + """
+    policy = rulelang.open_source(
+        DEFAULTS
+        + """
 test "defaults"
   given thing.name = "x"
   expect thing.price == 5 and thing.count == -3 and thing.score == 0.5
@@ -81,13 +99,16 @@ end
 test "empty text"
   expect thing.name == ""
 end
-""")
+"""
+    )
     results = run_tests(policy)
     assert [r.failures for r in results] == [(), ()]
 
 
 def test_with_replaces_models_and_unknown_runs_the_unknown_branch() -> None:
-    policy = rulelang.load_source(HEAD + """
+    policy = rulelang.open_source(
+        HEAD
+        + """
 model risk(item) -> score
   min_confidence 90%
 end
@@ -109,16 +130,22 @@ test "no answer goes to review"
   expect action == review and review_by == "ops"
   expect not fired risky
 end
-""", allow_unbound=True)
+""",
+        allow_unbound=True,
+    )
     results = run_tests(policy)
-    assert [(r.name, r.passed) for r in results] == [("a high risk blocks", True),
-                                                     ("no answer goes to review", True)]
+    assert [(r.name, r.passed) for r in results] == [
+        ("a high risk blocks", True),
+        ("no answer goes to review", True),
+    ]
     decision = results[1].decision
     assert decision is not None
     assert [(c.model, c.value, c.source) for c in decision.models] == [("risk", None, "test")]
 
 
-FAILING = HEAD + """
+FAILING = (
+    HEAD
+    + """
 rule boost_vip
   when item.vip
   then boost rank by 10%
@@ -134,10 +161,11 @@ test "never fires"
   expect fired boost_vip
 end
 """
+)
 
 
 def test_a_failing_test_says_what_was_expected_and_what_came() -> None:
-    results = run_tests(rulelang.load_source(FAILING, name="f.rule"))
+    results = run_tests(rulelang.open_source(FAILING, name="f.rule"))
     vip, never = results
     assert (vip.passed, vip.line, never.passed) == (False, 26, False)
     assert vip.failures == (
@@ -152,16 +180,20 @@ def test_a_failing_test_says_what_was_expected_and_what_came() -> None:
 
 
 def test_a_given_value_outside_its_range_is_a_check_error() -> None:
-    error = error_of(HEAD + 'test "too many"\n  given item.stock = 500\n'
-                     "  expect action == allow\nend\n")
+    error = error_of(
+        HEAD + 'test "too many"\n  given item.stock = 500\n  expect action == allow\nend\n'
+    )
     assert [d.message for d in error.diagnostics] == [
-        "item.stock = 500 lies outside its declared range"]
+        "item.stock = 500 lies outside its declared range"
+    ]
     assert underlined(str(error)) == ["500"]
 
 
 def test_a_test_whose_decision_fails_fails_whatever_it_expects() -> None:
     # `fired` expectations alone would not notice a division by zero.
-    text = HEAD + """
+    text = (
+        HEAD
+        + """
 rule share
   when item.price / item.stock > 1
   then rank = 2.0
@@ -172,6 +204,7 @@ test "no stock"
   expect not fired share
 end
 """
-    [result] = run_tests(rulelang.load_source(text, name="z.rule"))
+    )
+    [result] = run_tests(rulelang.open_source(text, name="z.rule"))
     assert not result.passed
     assert result.failures == ("the decision failed in share: division by zero",)

@@ -1,6 +1,6 @@
 """Write the fraud example's transactions: seeded, standard library only.
 
-    python examples/fraud/gen_facts.py --n 2000 --seed 11 --out examples/fraud/facts.jsonl
+python examples/fraud/gen_facts.py --n 2000 --seed 11 --out examples/fraud/facts.jsonl
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ def verdict(seed: int, facts: Mapping[str, Any]) -> tuple[str, str]:
 
 def work_queue(log_path: Path, seed: int) -> Counter[str]:
     """Close every open review item of the log as the simulated analysts would."""
-    from rulelang.cli_store import load_policy_from_source
+    from rulelang.cli.store import load_policy_from_source
     from rulelang.store import OverrideRefused, ReviewDesk, open_log
 
     counts: Counter[str] = Counter()

@@ -74,14 +74,25 @@ def generate(n: int, rng: np.random.Generator) -> tuple[dict[str, Any], np.ndarr
     card_present = rng.random(n) < 0.55
     hour = (rng.normal(14, 4.5, n).round().astype(int)) % 24
     columns: dict[str, Any] = {
-        "amount": amount, "country": rng.choice(COUNTRIES, n, p=[.3, .2, .2, .15, .1, .05]),
-        "card_present": card_present, "hour": hour, "merchant_category": merchant,
-        "age_days": age, "chargebacks": chargebacks, "avg_amount": avg,
+        "amount": amount,
+        "country": rng.choice(COUNTRIES, n, p=[0.3, 0.2, 0.2, 0.15, 0.1, 0.05]),
+        "card_present": card_present,
+        "hour": hour,
+        "merchant_category": merchant,
+        "age_days": age,
+        "chargebacks": chargebacks,
+        "avg_amount": avg,
     }
     night = (hour < 6) | (hour >= 23)
-    logit = (-5.5 + 1.2 * np.log((amount + 1) / (avg + 1)) + 1.3 * ~card_present + 0.9 * night
-             + 1.5 * (age < 60) + 0.8 * np.minimum(chargebacks, 5)
-             + np.isin(merchant, ["electronics", "luxury", "gaming"]) * 0.9)
+    logit = (
+        -5.5
+        + 1.2 * np.log((amount + 1) / (avg + 1))
+        + 1.3 * ~card_present
+        + 0.9 * night
+        + 1.5 * (age < 60)
+        + 0.8 * np.minimum(chargebacks, 5)
+        + np.isin(merchant, ["electronics", "luxury", "gaming"]) * 0.9
+    )
     labels = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     return columns, labels
 
@@ -122,25 +133,51 @@ def train(rows: int, seed: int, out: Path) -> dict[str, Any]:
     return info
 
 
-def _train_classifier(features: tuple[Feature, ...], x: np.ndarray, labels: np.ndarray,
-                      split: int, seed: int, out: Path) -> dict[str, Any]:
+def _train_classifier(
+    features: tuple[Feature, ...],
+    x: np.ndarray,
+    labels: np.ndarray,
+    split: int,
+    seed: int,
+    out: Path,
+) -> dict[str, Any]:
     names = [f.name for f in features]
     cats = [f.name for f in features if f.kind == "categorical"]
-    params = {"objective": "binary", "num_leaves": 15, "learning_rate": 0.1, "verbose": -1,
-              "seed": seed, "deterministic": True, "force_row_wise": True, "num_threads": 1}
-    booster = lgb.train(params, lgb.Dataset(x[:split], labels[:split], feature_name=names,
-                                            categorical_feature=cats), num_boost_round=80)
-    info = {"rows": len(x), "seed": seed, "objective": "binary",
-            "holdout_auc": round(_auc(booster.predict(x[split:]), labels[split:]), 4),
-            "positive_rate": round(float(labels.mean()), 4)}
+    params = {
+        "objective": "binary",
+        "num_leaves": 15,
+        "learning_rate": 0.1,
+        "verbose": -1,
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": 1,
+    }
+    booster = lgb.train(
+        params,
+        lgb.Dataset(x[:split], labels[:split], feature_name=names, categorical_feature=cats),
+        num_boost_round=80,
+    )
+    info = {
+        "rows": len(x),
+        "seed": seed,
+        "objective": "binary",
+        "holdout_auc": round(_auc(booster.predict(x[split:]), labels[split:]), 4),
+        "positive_rate": round(float(labels.mean()), 4),
+    }
     save_lightgbm(booster, out / "fraud_score.txt", Sidecar(features, VERSION, MAPPING, info))
     return info
 
 
 def _train_forest(features: tuple[Feature, ...], x: np.ndarray, seed: int, out: Path) -> float:
     forest = IsolationForest(n_estimators=100, max_samples=256, random_state=seed).fit(x)
-    info = {"rows": len(x), "seed": seed, "estimator": "sklearn.ensemble.IsolationForest",
-            "n_estimators": 100, "max_samples": 256}
+    info = {
+        "rows": len(x),
+        "seed": seed,
+        "estimator": "sklearn.ensemble.IsolationForest",
+        "n_estimators": 100,
+        "max_samples": 256,
+    }
     export_isolation_forest(forest, out / "anomaly.npz", Sidecar(features, VERSION, MAPPING, info))
     return sklearn_agreement(forest, x[:2000])
 

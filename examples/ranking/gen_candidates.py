@@ -15,8 +15,14 @@ from pathlib import Path
 CATEGORIES = {
     "bags": ["leather tote bag", "quilted shoulder bag", "canvas weekend bag", "evening clutch"],
     "shoes": ["suede ankle boots", "patent leather pumps", "running sneakers", "satin heels"],
-    "ready_to_wear": ["silk evening gown", "wool winter coat", "linen summer dress",
-                      "cashmere sweater", "sequined cocktail dress", "denim jacket"],
+    "ready_to_wear": [
+        "silk evening gown",
+        "wool winter coat",
+        "linen summer dress",
+        "cashmere sweater",
+        "sequined cocktail dress",
+        "denim jacket",
+    ],
     "jewelry": ["gold pendant necklace", "diamond stud earrings", "silver charm bracelet"],
     "beauty": ["rose eau de parfum", "hydrating face cream", "matte red lipstick"],
 }
@@ -26,8 +32,13 @@ ADJECTIVES = ["classic", "limited edition", "handmade", "minimalist", "vintage",
 def candidate(rng: random.Random, number: int) -> dict[str, object]:
     category = rng.choice(sorted(CATEGORIES))
     price = round(rng.lognormvariate(5.5, 0.9), 2)
-    stock = 0 if rng.random() < 0.08 else rng.choice([1, 2, 3, 4]) if rng.random() < 0.1 else \
-        rng.randint(5, 400)
+    stock = (
+        0
+        if rng.random() < 0.08
+        else rng.choice([1, 2, 3, 4])
+        if rng.random() < 0.1
+        else rng.randint(5, 400)
+    )
     return {
         "sku": f"P-{number:06d}",
         "category": category,

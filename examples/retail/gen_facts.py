@@ -58,34 +58,117 @@ CATEGORIES = {
 EVENING_PRICES = (1800.0, 25000.0)
 
 # Words for product descriptions, by category.
-COLORS = ("black", "ivory", "navy", "burgundy", "camel", "emerald green", "blush pink",
-          "silver", "midnight blue", "red", "taupe", "forest green")
-BAG_MATERIALS = ("quilted lambskin", "grained calfskin", "canvas and leather",
-                 "crocodile-embossed leather", "suede", "patent leather")
-BAG_STYLES = ("tote", "shoulder bag", "crossbody bag", "clutch", "top-handle bag",
-              "bucket bag", "saddle bag", "mini bag")
-BAG_DETAILS = ("a chain strap", "gold-tone hardware", "a detachable strap",
-               "a turn-lock closure", "a magnetic flap", "contrast stitching")
-SHOE_STYLES = ("pumps", "ankle boots", "loafers", "sneakers", "sandals", "ballet flats",
-               "slingbacks", "mules", "knee-high boots")
+COLORS = (
+    "black",
+    "ivory",
+    "navy",
+    "burgundy",
+    "camel",
+    "emerald green",
+    "blush pink",
+    "silver",
+    "midnight blue",
+    "red",
+    "taupe",
+    "forest green",
+)
+BAG_MATERIALS = (
+    "quilted lambskin",
+    "grained calfskin",
+    "canvas and leather",
+    "crocodile-embossed leather",
+    "suede",
+    "patent leather",
+)
+BAG_STYLES = (
+    "tote",
+    "shoulder bag",
+    "crossbody bag",
+    "clutch",
+    "top-handle bag",
+    "bucket bag",
+    "saddle bag",
+    "mini bag",
+)
+BAG_DETAILS = (
+    "a chain strap",
+    "gold-tone hardware",
+    "a detachable strap",
+    "a turn-lock closure",
+    "a magnetic flap",
+    "contrast stitching",
+)
+SHOE_STYLES = (
+    "pumps",
+    "ankle boots",
+    "loafers",
+    "sneakers",
+    "sandals",
+    "ballet flats",
+    "slingbacks",
+    "mules",
+    "knee-high boots",
+)
 SHOE_MATERIALS = ("calfskin", "suede", "patent leather", "satin", "nappa leather")
 HEELS = ("", "", " with a 40 mm heel", " with an 85 mm heel", " with a 105 mm heel")
-EVENING = ("evening gown", "long evening gown", "evening dress", "cocktail dress",
-           "strapless evening gown", "beaded cocktail dress")
+EVENING = (
+    "evening gown",
+    "long evening gown",
+    "evening dress",
+    "cocktail dress",
+    "strapless evening gown",
+    "beaded cocktail dress",
+)
 EVENING_MATERIALS = ("silk satin", "silk chiffon", "velvet", "crepe", "sequined tulle")
-EVENING_DETAILS = ("a draped back", "a thigh-high slit", "hand embroidery",
-                   "a corset bodice", "a fishtail hem", "crystal embellishment")
-DAYWEAR = ("wool tailored blazer", "cotton gabardine trench coat", "cashmere crew-neck sweater",
-           "cotton poplin shirt", "wool wide-leg trousers", "pleated silk midi skirt",
-           "linen shirt dress", "jersey wrap dress", "tweed cropped jacket", "cashmere cardigan",
-           "slim denim jeans", "cotton knit polo", "leather biker jacket", "silk blouse")
+EVENING_DETAILS = (
+    "a draped back",
+    "a thigh-high slit",
+    "hand embroidery",
+    "a corset bodice",
+    "a fishtail hem",
+    "crystal embellishment",
+)
+DAYWEAR = (
+    "wool tailored blazer",
+    "cotton gabardine trench coat",
+    "cashmere crew-neck sweater",
+    "cotton poplin shirt",
+    "wool wide-leg trousers",
+    "pleated silk midi skirt",
+    "linen shirt dress",
+    "jersey wrap dress",
+    "tweed cropped jacket",
+    "cashmere cardigan",
+    "slim denim jeans",
+    "cotton knit polo",
+    "leather biker jacket",
+    "silk blouse",
+)
 METALS = ("18k yellow gold", "18k white gold", "18k rose gold", "platinum", "sterling silver")
-PIECES = ("ring", "pendant necklace", "bracelet", "hoop earrings", "stud earrings", "cuff",
-          "tennis bracelet", "signet ring")
+PIECES = (
+    "ring",
+    "pendant necklace",
+    "bracelet",
+    "hoop earrings",
+    "stud earrings",
+    "cuff",
+    "tennis bracelet",
+    "signet ring",
+)
 STONES = ("diamonds", "a sapphire", "an emerald", "pearls", "onyx", "a ruby")
-BEAUTY = ("Eau de parfum 100 ml", "Eau de toilette 50 ml", "Matte lipstick", "Satin lipstick",
-          "Hydrating face serum 30 ml", "Night cream 50 ml", "Eyeshadow palette",
-          "Nail lacquer", "Foundation SPF 15", "Body lotion 200 ml", "Mascara")
+BEAUTY = (
+    "Eau de parfum 100 ml",
+    "Eau de toilette 50 ml",
+    "Matte lipstick",
+    "Satin lipstick",
+    "Hydrating face serum 30 ml",
+    "Night cream 50 ml",
+    "Eyeshadow palette",
+    "Nail lacquer",
+    "Foundation SPF 15",
+    "Body lotion 200 ml",
+    "Mascara",
+)
 EDITIONS = ("classic", "limited edition", "refillable", "travel size")
 
 

@@ -12,8 +12,9 @@ from typing import Any
 version = "standin-1"
 
 
-def fraud_risk(customer: dict[str, Any], order: dict[str, Any], item: dict[str, Any]
-               ) -> tuple[float, float]:
+def fraud_risk(
+    customer: dict[str, Any], order: dict[str, Any], item: dict[str, Any]
+) -> tuple[float, float]:
     """A score from the SKU's hash, nudged by discount and channel, 95% confident."""
     base = zlib.crc32(str(item["sku"]).encode()) % 1000 / 1000
     score = 0.7 * base + 0.2 * float(order["discount"]) + (0.1 if order["channel"] == "web" else 0)

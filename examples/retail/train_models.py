@@ -63,18 +63,29 @@ def generate(n: int, rng: np.random.Generator) -> tuple[dict[str, Any], np.ndarr
     ltv = np.round(np.clip(_spread(rng, typical, 1.0, 10_000_000.0), 0.0, 10_000_000.0), 2)
     ltv[rng.random(n) < 0.02] = 0.0
     ltv_missing = rng.random(n) < np.where(tier == "standard", 0.3, 0.05)
-    discount = rng.choice([0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9], n,
-                          p=[0.45, 0.2, 0.15, 0.1, 0.05, 0.03, 0.02])
+    discount = rng.choice(
+        [0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9], n, p=[0.45, 0.2, 0.15, 0.1, 0.05, 0.03, 0.02]
+    )
     channel = rng.choice(CHANNELS, n, p=[0.5, 0.3, 0.2])
     columns: dict[str, Any] = {
-        "price": price, "category": category,
-        "new_collection": rng.random(n) < 0.25, "tier": tier,
+        "price": price,
+        "category": category,
+        "new_collection": rng.random(n) < 0.25,
+        "tier": tier,
         "lifetime_value": [None if m else float(v) for v, m in zip(ltv, ltv_missing, strict=True)],
-        "discount": discount, "channel": channel,
+        "discount": discount,
+        "channel": channel,
     }
-    logit = (-5.0 + 0.5 * np.log1p(price / 500) + 2.5 * discount
-             + np.isin(category, ["jewelry", "bags"]) * 1.0 + (channel != "store") * 0.8
-             + (tier == "standard") * 0.7 + ltv_missing * 1.2 - np.log1p(ltv / 5000) * 0.5)
+    logit = (
+        -5.0
+        + 0.5 * np.log1p(price / 500)
+        + 2.5 * discount
+        + np.isin(category, ["jewelry", "bags"]) * 1.0
+        + (channel != "store") * 0.8
+        + (tier == "standard") * 0.7
+        + ltv_missing * 1.2
+        - np.log1p(ltv / 5000) * 0.5
+    )
     labels = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     return columns, labels
 
@@ -115,13 +126,29 @@ def train(rows: int, seed: int, out: Path) -> dict[str, Any]:
     split = int(rows * 0.8)
     names = [f.name for f in features]
     cats = [f.name for f in features if f.kind == "categorical"]
-    params = {"objective": "binary", "num_leaves": 15, "learning_rate": 0.1, "verbose": -1,
-              "seed": seed, "deterministic": True, "force_row_wise": True, "num_threads": 1}
-    booster = lgb.train(params, lgb.Dataset(x[:split], labels[:split], feature_name=names,
-                                            categorical_feature=cats), num_boost_round=80)
+    params = {
+        "objective": "binary",
+        "num_leaves": 15,
+        "learning_rate": 0.1,
+        "verbose": -1,
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": 1,
+    }
+    booster = lgb.train(
+        params,
+        lgb.Dataset(x[:split], labels[:split], feature_name=names, categorical_feature=cats),
+        num_boost_round=80,
+    )
     auc = _auc(booster.predict(x[split:]), labels[split:])
-    info = {"rows": rows, "seed": seed, "objective": "binary", "holdout_auc": round(auc, 4),
-            "positive_rate": round(float(labels.mean()), 4)}
+    info = {
+        "rows": rows,
+        "seed": seed,
+        "objective": "binary",
+        "holdout_auc": round(auc, 4),
+        "positive_rate": round(float(labels.mean()), 4),
+    }
     out.mkdir(parents=True, exist_ok=True)
     save_lightgbm(booster, out / "fraud_risk.txt", Sidecar(features, VERSION, MAPPING, info))
     return info

@@ -13,14 +13,13 @@ from rulelang.models.base import (
     ModelSignature,
     as_model,
 )
-from rulelang.models.registry import ModelBindingError, ModelRegistry, load_models_yaml
+from rulelang.models.registry import ModelRegistry, load_models_yaml
 
 __all__ = [
     "Answer",
     "CallableModel",
     "MissingExtraError",
     "Model",
-    "ModelBindingError",
     "ModelRegistry",
     "ModelSignature",
     "as_model",

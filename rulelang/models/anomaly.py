@@ -81,9 +81,15 @@ class Forest:
         import numpy as np
 
         np.savez_compressed(
-            path, format=np.array(FOREST_FORMAT), roots=self.roots, left=self.left,
-            right=self.right, feature=self.feature, threshold=self.threshold,
-            leaf_value=self.leaf_value, normalizer=np.array(self.normalizer),
+            path,
+            format=np.array(FOREST_FORMAT),
+            roots=self.roots,
+            left=self.left,
+            right=self.right,
+            feature=self.feature,
+            threshold=self.threshold,
+            leaf_value=self.leaf_value,
+            normalizer=np.array(self.normalizer),
             max_depth=np.array(self.max_depth),
         )
 
@@ -95,11 +101,14 @@ class Forest:
             if int(data["format"]) != FOREST_FORMAT:
                 raise ValueError(f"{path}: unknown forest format {int(data['format'])}")
             return cls(
-                roots=data["roots"].astype(np.int64), left=data["left"].astype(np.int64),
-                right=data["right"].astype(np.int64), feature=data["feature"].astype(np.int64),
+                roots=data["roots"].astype(np.int64),
+                left=data["left"].astype(np.int64),
+                right=data["right"].astype(np.int64),
+                feature=data["feature"].astype(np.int64),
                 threshold=data["threshold"].astype(np.float64),
                 leaf_value=data["leaf_value"].astype(np.float64),
-                normalizer=float(data["normalizer"]), max_depth=int(data["max_depth"]),
+                normalizer=float(data["normalizer"]),
+                max_depth=int(data["max_depth"]),
             )
 
 
@@ -144,7 +153,8 @@ def forest_from_sklearn(iforest: Any) -> Forest:
         feature=np.concatenate(parts["feature"]).astype(np.int64),
         threshold=np.concatenate(parts["thr"]).astype(np.float64),
         leaf_value=np.concatenate(parts["leaf"]).astype(np.float64),
-        normalizer=normalizer, max_depth=depth_max,
+        normalizer=normalizer,
+        max_depth=depth_max,
     )
 
 
@@ -162,8 +172,9 @@ def _node_depths(left: Any, right: Any) -> npt.NDArray[np.float64]:
 def export_isolation_forest(iforest: Any, path: str | Path, card: Sidecar) -> None:
     """Write a fitted IsolationForest to ``path`` (``.npz``) and ``card`` beside it."""
     if int(iforest.n_features_in_) != len(card.features):
-        raise FitError([f"the forest has {iforest.n_features_in_} features, "
-                        f"the sidecar {len(card.features)}"])
+        raise FitError(
+            [f"the forest has {iforest.n_features_in_} features, the sidecar {len(card.features)}"]
+        )
     forest_from_sklearn(iforest).save(path)
     card.save(sidecar_path(path))
 
@@ -221,8 +232,11 @@ class IsolationForestModel:
 
         reasons: list[str | None] = [None] * len(matrix)
         for col, src in enumerate(self.features.sources):
-            what = "is missing or a level never seen in training" \
-                if src.feature.kind == "categorical" else "is missing"
+            what = (
+                "is missing or a level never seen in training"
+                if src.feature.kind == "categorical"
+                else "is missing"
+            )
             for row in np.flatnonzero(np.isnan(matrix[:, col])):
                 reasons[row] = reasons[row] or f"`{src.path}` {what}"
         return reasons

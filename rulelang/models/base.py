@@ -9,6 +9,7 @@ Adapters only answer.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -79,6 +80,44 @@ class Model(Protocol):
 
     def predict_batch(self, rows: Sequence[tuple[Any, ...]]) -> Sequence[Any]:
         """Answer many calls at once, one result per row, in order."""
+
+
+@runtime_checkable
+class SelfChecking(Protocol):
+    """An adapter that can tell at load whether it fits its declaration."""
+
+    def binding_problems(self, signature: ModelSignature) -> list[str]:
+        """Each way the adapter does not fit ``signature``; empty when it does."""
+
+
+@runtime_checkable
+class Explaining(Protocol):
+    """An adapter with a richer answer for the explain path (feature contributions)."""
+
+    def explain(self, args: tuple[Any, ...]) -> Any:
+        """Answer one call as ``predict`` does, with ``Answer.detail`` filled in."""
+
+
+def fit_problems(impl: Any, signature: ModelSignature) -> list[str]:
+    """What an adapter says does not fit its declaration (adapters that can tell)."""
+    return list(impl.binding_problems(signature)) if isinstance(impl, SelfChecking) else []
+
+
+def arity_problems(fn: Callable[..., Any], signature: ModelSignature) -> list[str]:
+    """A plain callable must take the declared arguments, or every call would fail."""
+    try:
+        params = inspect.signature(fn)
+    except (TypeError, ValueError):  # builtins without a signature: trust them
+        return []
+    try:
+        params.bind(*([None] * len(signature.params)))
+    except TypeError:
+        name = getattr(fn, "__name__", type(fn).__name__)
+        return [
+            f"the callable `{name}{params}` cannot take the {len(signature.params)} "
+            f"argument(s) the model declares ({', '.join(signature.params)})"
+        ]
+    return []
 
 
 class CallableModel:

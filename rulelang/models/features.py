@@ -97,8 +97,9 @@ class Feature:
         """Describe a categorical column; ``levels`` fixes the codes (index = code)."""
         if len(set(levels)) != len(levels):
             raise ValueError(f"feature {name!r} has duplicate levels")
-        return cls(name, "categorical", levels=tuple(levels),
-                   missing_seen=any(v is None for v in values))
+        return cls(
+            name, "categorical", levels=tuple(levels), missing_seen=any(v is None for v in values)
+        )
 
     def codes(self, values: Iterable[Any]) -> list[float]:
         """Encode a training column the way predictions will be encoded."""
@@ -279,11 +280,13 @@ def mapping_problems(
     names = [f.name for f in features]
     problems = [
         f"feature `{n}` of the model has no path in the feature mapping"
-        for n in names if n not in mapping
+        for n in names
+        if n not in mapping
     ]
     problems += [
         f"feature mapping names `{n}`, which the model does not have{_hint(n, names)}"
-        for n in mapping if n not in names
+        for n in mapping
+        if n not in names
     ]
     for feat in features:
         if feat.name in mapping:
@@ -307,15 +310,21 @@ def _path_problems(
     if block not in facts_fields:
         if fld is None:
             return _type_problems(feat, path, block)
-        return [f"feature `{feat.name}`: path `{path}`: parameter {arg + 1} is `{block}`, "
-                "not a facts block, so it has no fields"]
+        return [
+            f"feature `{feat.name}`: path `{path}`: parameter {arg + 1} is `{block}`, "
+            "not a facts block, so it has no fields"
+        ]
     if fld is None:
-        return [f"feature `{feat.name}`: path `{path}` names the whole facts block `{block}`; "
-                "name one of its fields"]
+        return [
+            f"feature `{feat.name}`: path `{path}` names the whole facts block `{block}`; "
+            "name one of its fields"
+        ]
     fields = facts_fields[block]
     if fld not in fields:
-        return [f"feature `{feat.name}`: path `{path}`: facts block `{block}` has no field "
-                f"`{fld}`{_hint(fld, fields)}"]
+        return [
+            f"feature `{feat.name}`: path `{path}`: facts block `{block}` has no field "
+            f"`{fld}`{_hint(fld, fields)}"
+        ]
     return _type_problems(feat, path, fields[fld])
 
 
@@ -339,14 +348,21 @@ def fit_problems(
     if signature is None:
         return mapping_problems(features, mapping, params)
     if tuple(signature.params) != tuple(params):
-        return [f"the model is built for parameters ({', '.join(params)}) "
-                f"but is declared with ({', '.join(signature.params)})"]
+        return [
+            f"the model is built for parameters ({', '.join(params)}) "
+            f"but is declared with ({', '.join(signature.params)})"
+        ]
     return mapping_problems(features, mapping, params, signature.facts_fields or None)
 
 
-def fitted_map(card: Sidecar, features: Mapping[str, str] | None, params: Sequence[str],
-               signature: ModelSignature | None, problems: Sequence[str] = (),
-               tolerance: float = 0.0) -> FeatureMap:
+def fitted_map(
+    card: Sidecar,
+    features: Mapping[str, str] | None,
+    params: Sequence[str],
+    signature: ModelSignature | None,
+    problems: Sequence[str] = (),
+    tolerance: float = 0.0,
+) -> FeatureMap:
     """The feature map of a model whose sidecar is ``card``: ``features`` (default: the
     sidecar's own mapping) checked against the parameters and the declaration. Raises
     FitError listing the adapter's own ``problems`` and every misfit, all at once."""
@@ -443,8 +459,9 @@ class FeatureMap:
         if src.field is None:
             return arg
         if not isinstance(arg, Mapping):
-            raise BadInput(f"argument {src.arg + 1} is not a mapping of fields: "
-                           f"{type(arg).__name__}")
+            raise BadInput(
+                f"argument {src.arg + 1} is not a mapping of fields: {type(arg).__name__}"
+            )
         return arg.get(src.field)
 
     @property
@@ -454,6 +471,4 @@ class FeatureMap:
 
     def fit_problems(self, signature: ModelSignature) -> list[str]:
         """How the mapping fails to fit a declaration (a ModelSignature)."""
-        return fit_problems([s.feature for s in self.sources], self.mapping, self.params,
-                            signature)
-
+        return fit_problems([s.feature for s in self.sources], self.mapping, self.params, signature)

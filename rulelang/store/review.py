@@ -127,8 +127,9 @@ class ReviewDesk:
         decision = self.log.require(decision_id)
         return CaseFile(decision, tuple(self.log.reviews(decision_id)))
 
-    def approve(self, decision_id: str, person: str, role: str, note: str = "", *,
-                audit: bool = False) -> ReviewEvent:
+    def approve(
+        self, decision_id: str, person: str, role: str, note: str = "", *, audit: bool = False
+    ) -> ReviewEvent:
         """Agree with the policy's decision; closes the review item.
 
         ``audit`` also accepts a decision no rule sent to review: a person checking a
@@ -193,8 +194,9 @@ class ReviewDesk:
         return policy
 
 
-def _check_approvable(decision: LoggedDecision, events: list[ReviewEvent], role: str,
-                      audit: bool) -> None:
+def _check_approvable(
+    decision: LoggedDecision, events: list[ReviewEvent], role: str, audit: bool
+) -> None:
     did = decision.decision_id
     routed = decision.action == "review"
     if not routed and not audit:

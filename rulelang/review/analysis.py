@@ -121,16 +121,28 @@ def declared(info: ir.FieldInfo) -> Domain:
         return Values()
     low = None if info.low is None else Decimal(info.low)
     high = None if info.high is None else Decimal(info.high)
-    return Interval(low, high, high_open=not info.high_inclusive, integral=kind == "int",
-                    floating=kind == "number")
+    return Interval(
+        low,
+        high,
+        high_open=not info.high_inclusive,
+        integral=kind == "int",
+        floating=kind == "number",
+    )
 
 
 def intersect(a: Domain, b: Domain) -> Domain:
     if isinstance(a, Interval) and isinstance(b, Interval):
         low, low_open = _tighter(a.low, a.low_open, b.low, b.low_open, max)
         high, high_open = _tighter(a.high, a.high_open, b.high, b.high_open, min)
-        return Interval(low, high, low_open, high_open, a.excluded | b.excluded,
-                        a.integral or b.integral, a.floating or b.floating)
+        return Interval(
+            low,
+            high,
+            low_open,
+            high_open,
+            a.excluded | b.excluded,
+            a.integral or b.integral,
+            a.floating or b.floating,
+        )
     if isinstance(a, Values) and isinstance(b, Values):
         if a.allowed is None and b.allowed is None:
             return Values(None, a.excluded | b.excluded)
@@ -140,8 +152,9 @@ def intersect(a: Domain, b: Domain) -> Domain:
     return a  # two kinds for one field cannot happen after the checker; keep what is known
 
 
-def _tighter(x: Decimal | None, x_open: bool, y: Decimal | None, y_open: bool,
-             choose: Any) -> tuple[Decimal | None, bool]:
+def _tighter(
+    x: Decimal | None, x_open: bool, y: Decimal | None, y_open: bool, choose: Any
+) -> tuple[Decimal | None, bool]:
     if x is None:
         return y, y_open
     if y is None or x != y:
@@ -166,8 +179,7 @@ def _pick_values(d: Values) -> tuple[Any, ...]:
     if d.allowed is not None:
         left = sorted(d.allowed - d.excluded, key=repr)
         return (left[0],) if left else ()
-    return next((s,) for s in ("x" * i for i in range(len(d.excluded) + 1))
-                if s not in d.excluded)
+    return next((s,) for s in ("x" * i for i in range(len(d.excluded) + 1)) if s not in d.excluded)
 
 
 def _candidates(d: Interval, floating: bool) -> Iterator[Decimal]:
@@ -179,14 +191,22 @@ def _candidates(d: Interval, floating: bool) -> Iterator[Decimal]:
         start = start if start is not None else _last_int(d)
         yield from (Decimal((start or 0) + step * i) for i in range(n))
         return
-    ends = [e for e, is_open in ((d.low, d.low_open), (d.high, d.high_open))
-            if e is not None and not is_open]
+    ends = [
+        e
+        for e, is_open in ((d.low, d.low_open), (d.high, d.high_open))
+        if e is not None and not is_open
+    ]
     points: list[Decimal] = list(ends)
     if d.low is not None and d.high is not None:
         points += [d.low + (d.high - d.low) * i / (n + 1) for i in range(1, n + 1)]
     else:
-        base, step = (d.low, 1) if d.low is not None else (d.high, -1) if d.high is not None \
+        base, step = (
+            (d.low, 1)
+            if d.low is not None
+            else (d.high, -1)
+            if d.high is not None
             else (Decimal(0), 1)
+        )
         points += [base + step * i for i in range(n + 1)]
     yield from (Decimal(float(p)) if floating else p for p in points)
 
@@ -221,15 +241,17 @@ def subset(a: Domain, b: Domain) -> bool:
     """Is every value of ``a`` in ``b``?"""
     if isinstance(a, Values) and isinstance(b, Values):
         if b.allowed is None:
-            return not (a.allowed & b.excluded) if a.allowed is not None else \
-                b.excluded <= a.excluded
+            return (
+                not (a.allowed & b.excluded) if a.allowed is not None else b.excluded <= a.excluded
+            )
         return a.allowed is not None and a.allowed - a.excluded <= b.allowed
     if isinstance(a, Interval) and isinstance(b, Interval):
         below = Interval(high=b.low, high_open=not b.low_open) if b.low is not None else None
         above = Interval(low=b.high, low_open=not b.high_open) if b.high is not None else None
         outside = [o for o in (below, above) if o is not None]
         return all(empty(intersect(a, o)) for o in outside) and not any(
-            inside(a, e) for e in b.excluded)
+            inside(a, e) for e in b.excluded
+        )
     return False
 
 
@@ -260,12 +282,18 @@ def _union_intervals(a: Interval, b: Interval) -> tuple[Interval, bool]:
     if first.low == second.low:
         low_open = first.low_open and second.low_open
     high, high_open = _looser_high(first, second)
-    hull = replace(a, low=low, low_open=low_open, high=high, high_open=high_open,
-                   excluded=frozenset())
+    hull = replace(
+        a, low=low, low_open=low_open, high=high, high_open=high_open, excluded=frozenset()
+    )
     gap = hull
     if first.high is not None and second.low is not None:
-        gap = replace(hull, low=first.high, low_open=not first.high_open, high=second.low,
-                      high_open=not second.low_open)
+        gap = replace(
+            hull,
+            low=first.high,
+            low_open=not first.high_open,
+            high=second.low,
+            high_open=not second.low_open,
+        )
     no_gap = first.high is None or second.low is None or empty(gap)
     exact = not (a.excluded or b.excluded) and no_gap
     return hull, exact
@@ -347,8 +375,11 @@ def _compare(expr: ir.Compare, known: Fields, positive: bool) -> Region | None:
     if not isinstance(const, ir.Const) or const.value is None:
         return None
     op = op if positive else _NEGATE[op]
-    domain = _number_domain(op, const.value) if _is_number(const.value) else \
-        _value_domain(op, const.value)
+    domain = (
+        _number_domain(op, const.value)
+        if _is_number(const.value)
+        else _value_domain(op, const.value)
+    )
     return _on(subject, domain, known) if domain is not None else None
 
 
@@ -358,9 +389,14 @@ def _is_number(value: Any) -> bool:
 
 def _number_domain(op: str, value: Any) -> Interval | None:
     c = Decimal(value)
-    return {"==": Interval(c, c), "!=": Interval(excluded=frozenset({c})),
-            "<": Interval(high=c, high_open=True), "<=": Interval(high=c),
-            ">": Interval(low=c, low_open=True), ">=": Interval(low=c)}.get(op)
+    return {
+        "==": Interval(c, c),
+        "!=": Interval(excluded=frozenset({c})),
+        "<": Interval(high=c, high_open=True),
+        "<=": Interval(high=c),
+        ">": Interval(low=c, low_open=True),
+        ">=": Interval(low=c),
+    }.get(op)
 
 
 def _value_domain(op: str, value: Any) -> Values | None:
@@ -417,8 +453,12 @@ def _subject(expr: ir.Expr, known: Fields) -> FieldDomain | None:
     if isinstance(expr, ir.Convert) and isinstance(expr.expr, ir.Field):
         inner = known.get(expr.expr.label)
         # an int converted to a float keeps its value when its range is declared
-        ok = inner is not None and inner.info.type.kind == "int" and inner.info.low is not None \
-            and max(abs(inner.info.low), abs(inner.info.high)) < 2 ** 53
+        ok = (
+            inner is not None
+            and inner.info.type.kind == "int"
+            and inner.info.low is not None
+            and max(abs(inner.info.low), abs(inner.info.high)) < 2**53
+        )
         return inner if ok else None
     return known.get(expr.label) if isinstance(expr, ir.Field) else None
 
@@ -449,8 +489,11 @@ def review(policy: ir.Policy) -> list[Diagnostic]:
     rules = [Reviewed(r, region(r.cond, known)) for r in policy.rules]
     never = [never_fires(r, known) for r in rules if is_empty(r.region)]
     silent = {r.rule.name for r in rules if is_empty(r.region)}
-    shadows = {r.rule.name: d for i, r in enumerate(rules) if r.rule.name not in silent
-               and (d := shadowed(rules, i, known)) is not None}
+    shadows = {
+        r.rule.name: d
+        for i, r in enumerate(rules)
+        if r.rule.name not in silent and (d := shadowed(rules, i, known)) is not None
+    }
     silent |= set(shadows)
     conflicts = [d for a, b in _pairs(rules, silent) for d in write_conflicts(a, b, known)]
     return sorted([*never, *shadows.values(), *conflicts], key=Diagnostic.sort_key)
@@ -459,9 +502,13 @@ def review(policy: ir.Policy) -> list[Diagnostic]:
 def never_fires(r: Reviewed, known: Fields) -> Diagnostic:
     label = next(name for name, d in r.region.domains if empty(d))
     return Diagnostic(
-        "W401", f"rule `{r.rule.name}` can never fire: no valid `{label}` meets its condition",
-        r.rule.cond.span, f"`{label}` is declared as {describe(known[label].info)}; fix the "
-        "condition or remove the rule", severity="warning")
+        "W401",
+        f"rule `{r.rule.name}` can never fire: no valid `{label}` meets its condition",
+        r.rule.cond.span,
+        f"`{label}` is declared as {describe(known[label].info)}; fix the "
+        "condition or remove the rule",
+        severity="warning",
+    )
 
 
 # ---- W402: shadowed rules ----------------------------------------------------------------------
@@ -478,10 +525,13 @@ def shadowed(rules: Sequence[Reviewed], i: int, known: Fields) -> Diagnostic | N
     if not all(why):
         return None
     return Diagnostic(
-        "W402", f"rule `{rule.name}` is shadowed: whenever it fires, " + "; ".join(
-            dict.fromkeys(why)), rule.span,
+        "W402",
+        f"rule `{rule.name}` is shadowed: whenever it fires, " + "; ".join(dict.fromkeys(why)),
+        rule.span,
         "it changes no output, action or review role (it only adds its reason); remove it, "
-        "or change the conditions so that it decides something", severity="warning")
+        "or change the conditions so that it decides something",
+        severity="warning",
+    )
 
 
 def subsumed(rules: Sequence[Reviewed], i: int, st: ir.Statement, known: Fields) -> str:
@@ -495,8 +545,7 @@ def subsumed(rules: Sequence[Reviewed], i: int, st: ir.Statement, known: Fields)
     return _overwritten_after(rules, i, st.output, known)
 
 
-def _firing_with(rules: Sequence[Reviewed], i: int, js: range, known: Fields
-                 ) -> Iterator[ir.Rule]:
+def _firing_with(rules: Sequence[Reviewed], i: int, js: range, known: Fields) -> Iterator[ir.Rule]:
     """Rules ``js`` that surely fire whenever rule ``i`` fires."""
     for j in js:
         if rules[j].region.exact and covers(rules[i].region, rules[j].region, known):
@@ -506,11 +555,14 @@ def _firing_with(rules: Sequence[Reviewed], i: int, js: range, known: Fields
 def _raised_before(rules: Sequence[Reviewed], i: int, st: ir.RaiseAction, known: Fields) -> str:
     for other in _firing_with(rules, i, range(i), known):
         raises = [s for s in other.then if isinstance(s, ir.RaiseAction)]
-        if any(s.level >= st.level for s in raises) and (not st.role or any(
-                s.role for s in raises)):
+        if any(s.level >= st.level for s in raises) and (
+            not st.role or any(s.role for s in raises)
+        ):
             level = max(s.level for s in raises)
-            return f"`{other.name}` (line {other.line}) has already raised the action to " \
-                   f"{_ACTIONS[level]}" + (" and named a review role" if st.role else "")
+            return (
+                f"`{other.name}` (line {other.line}) has already raised the action to "
+                f"{_ACTIONS[level]}" + (" and named a review role" if st.role else "")
+            )
     return ""
 
 
@@ -519,19 +571,24 @@ def _set_before(rules: Sequence[Reviewed], i: int, st: ir.SetOutput, known: Fiel
         return ""
     for j in reversed(range(i)):
         other = rules[j].rule
-        last = [s for s in other.then if not isinstance(s, ir.RaiseAction)
-                and s.output == st.output][-1:]
-        if any(_same(s, st) for s in last) and rules[j].region.exact and \
-                covers(rules[i].region, rules[j].region, known) and \
-                not any(writes(rules[k].rule, st.output) for k in range(j + 1, i)):
-            return f"`{other.name}` (line {other.line}) has already set `{st.output}` to the " \
-                   "same value"
+        last = [
+            s for s in other.then if not isinstance(s, ir.RaiseAction) and s.output == st.output
+        ][-1:]
+        if (
+            any(_same(s, st) for s in last)
+            and rules[j].region.exact
+            and covers(rules[i].region, rules[j].region, known)
+            and not any(writes(rules[k].rule, st.output) for k in range(j + 1, i))
+        ):
+            return (
+                f"`{other.name}` (line {other.line}) has already set `{st.output}` to the "
+                "same value"
+            )
     return ""
 
 
 def _same(a: ir.Statement, b: ir.SetOutput) -> bool:
-    return isinstance(a, ir.SetOutput) and a.output == b.output and shape(a.value) == shape(
-        b.value)
+    return isinstance(a, ir.SetOutput) and a.output == b.output and shape(a.value) == shape(b.value)
 
 
 def _overwritten_after(rules: Sequence[Reviewed], i: int, output: str, known: Fields) -> str:
@@ -551,8 +608,10 @@ def _resets(rule: ir.Rule, output: str) -> bool:
 
 
 def writes(rule: ir.Rule, output: str) -> bool:
-    return any(not isinstance(s, ir.RaiseAction) and s.output == output
-               for s in rule.then + rule.if_unknown)
+    return any(
+        not isinstance(s, ir.RaiseAction) and s.output == output
+        for s in rule.then + rule.if_unknown
+    )
 
 
 def reads_rule(rule: ir.Rule, output: str) -> bool:
@@ -560,8 +619,7 @@ def reads_rule(rule: ir.Rule, output: str) -> bool:
     if reads_output(rule.cond, output):
         return True
     for s in rule.then + rule.if_unknown:
-        if isinstance(s, ir.BoostOutput) and (s.output == output or reads_output(
-                s.factor, output)):
+        if isinstance(s, ir.BoostOutput) and (s.output == output or reads_output(s.factor, output)):
             return True
         if isinstance(s, ir.SetOutput) and reads_output(s.value, output):
             return True
@@ -570,7 +628,8 @@ def reads_rule(rule: ir.Rule, output: str) -> bool:
 
 def divides(expr: Any) -> bool:
     return (isinstance(expr, ir.Arith) and expr.op == "/") or any(
-        divides(c) for c in _children(expr))
+        divides(c) for c in _children(expr)
+    )
 
 
 def reads_output(expr: Any, output: str | None) -> bool:
@@ -592,8 +651,10 @@ def shape(expr: Any) -> Any:
     """An expression without its spans: equal shapes compute equal values."""
     if not hasattr(expr, "unknown"):
         return expr if not isinstance(expr, tuple) else tuple(shape(e) for e in expr)
-    return (type(expr).__name__, *(shape(getattr(expr, f.name)) for f in fields(expr)
-                                   if f.name != "span"))
+    return (
+        type(expr).__name__,
+        *(shape(getattr(expr, f.name)) for f in fields(expr) if f.name != "span"),
+    )
 
 
 # ---- W403: write conflicts ---------------------------------------------------------------------
@@ -602,7 +663,7 @@ def shape(expr: Any) -> Any:
 def _pairs(rules: Sequence[Reviewed], silent: set[str]) -> Iterator[tuple[Reviewed, Reviewed]]:
     live = [r for r in rules if r.region.exact and r.rule.name not in silent]
     for i, a in enumerate(live):
-        for b in live[i + 1:]:
+        for b in live[i + 1 :]:
             yield a, b
 
 
@@ -613,8 +674,17 @@ def write_conflicts(a: Reviewed, b: Reviewed, known: Fields) -> list[Diagnostic]
         return []
     found = [_output_conflict(a.rule, b.rule, o) for o in _written(a.rule) & _written(b.rule)]
     found.append(_role_conflict(a.rule, b.rule))
-    return [Diagnostic("W403", f"{text} where both fire (for example {example})", b.rule.span,
-                       help_, severity="warning") for text, help_ in found if text]
+    return [
+        Diagnostic(
+            "W403",
+            f"{text} where both fire (for example {example})",
+            b.rule.span,
+            help_,
+            severity="warning",
+        )
+        for text, help_ in found
+        if text
+    ]
 
 
 def _written(rule: ir.Rule) -> set[str]:
@@ -631,12 +701,17 @@ def _output_conflict(a: ir.Rule, b: ir.Rule, output: str) -> tuple[str, str]:
     over_a = _overwrites(a, output)
     if over_a and {shape(v) for v in over_a} == {shape(v) for v in over_b}:
         return "", ""
-    help_ = (f"`{b.name}` runs later, so its value wins; make the conditions exclusive, "
-             "or merge the two rules")
+    help_ = (
+        f"`{b.name}` runs later, so its value wins; make the conditions exclusive, "
+        "or merge the two rules"
+    )
     if over_a:
         return f"rules {_both(a, b)} both set `{output}` to different values", help_
-    return (f"rules {_both(a, b)} write `{output}`: `{b.name}` sets it, discarding what "
-            f"`{a.name}` did to it", help_)
+    return (
+        f"rules {_both(a, b)} write `{output}`: `{b.name}` sets it, discarding what "
+        f"`{a.name}` did to it",
+        help_,
+    )
 
 
 def _overwrites(rule: ir.Rule, output: str) -> list[ir.Expr]:
@@ -657,9 +732,11 @@ def _role_conflict(a: ir.Rule, b: ir.Rule) -> tuple[str, str]:
     role_a, role_b = _first_role(a), _first_role(b)
     if not role_a or not role_b or role_a == role_b:
         return "", ""
-    return (f"rules {_both(a, b)} send reviews to different "
-            f"roles (`{role_a}` and `{role_b}`)", f"the first role named wins (`{role_a}`, as "
-            f"`{a.name}` runs first); name one role, or make the conditions exclusive")
+    return (
+        f"rules {_both(a, b)} send reviews to different roles (`{role_a}` and `{role_b}`)",
+        f"the first role named wins (`{role_a}`, as "
+        f"`{a.name}` runs first); name one role, or make the conditions exclusive",
+    )
 
 
 def _first_role(rule: ir.Rule) -> str:

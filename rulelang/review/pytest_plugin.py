@@ -15,15 +15,24 @@ from typing import Any
 
 import pytest
 
+from rulelang.app import open_policy
 from rulelang.errors import RuleError
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini("rulelang_files", "glob patterns of .rule files to collect", type="args",
-                  default=["test_*.rule", "*_test.rule"])
+    parser.addini(
+        "rulelang_files",
+        "glob patterns of .rule files to collect",
+        type="args",
+        default=["test_*.rule", "*_test.rule"],
+    )
     group = parser.getgroup("rulelang")
-    group.addoption("--rulelang-examples", type=int, default=200,
-                    help="generated examples per invariant (default 200)")
+    group.addoption(
+        "--rulelang-examples",
+        type=int,
+        default=200,
+        help="generated examples per invariant (default 200)",
+    )
     group.addoption("--rulelang-seed", type=int, default=0, help="seed for generated examples")
 
 
@@ -39,20 +48,18 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
 
 class RuleFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        from rulelang.program import CompiledPolicy, compile_file
-        from rulelang.source import SourceFile
-
         try:
-            policy = compile_file(SourceFile.read(self.path))
+            compiled = open_policy(self.path, bindings=False, allow_unbound=True)
         except RuleError as exc:
             yield RuleCheckItem.from_parent(self, name="check", error=exc.render())
             return
-        compiled = CompiledPolicy(policy, {}, allow_unbound=True)
+        policy = compiled.policy
         for test in policy.tests:
             yield RuleTestItem.from_parent(self, name=test.name, compiled=compiled, test=test)
         for inv in policy.invariants:
-            yield InvariantItem.from_parent(self, name=f"invariant: {inv.name}",
-                                            compiled=compiled, invariant=inv)
+            yield InvariantItem.from_parent(
+                self, name=f"invariant: {inv.name}", compiled=compiled, invariant=inv
+            )
 
 
 class RuleFailure(Exception):
@@ -84,7 +91,7 @@ class RuleTestItem(_RuleItem):
         self.compiled, self.test = compiled, test
 
     def runtest(self) -> None:
-        from rulelang.testing import render_failure, run_test
+        from rulelang.review.testing import render_failure, run_test
 
         result = run_test(self.compiled, self.test)
         if not result.passed:
@@ -97,11 +104,14 @@ class InvariantItem(_RuleItem):
         self.compiled, self.invariant = compiled, invariant
 
     def runtest(self) -> None:
-        from rulelang.invariants import check_invariant
-        from rulelang.testing import render_counterexample
+        from rulelang.review.invariants import check_invariant
+        from rulelang.review.testing import render_counterexample
 
-        result = check_invariant(self.compiled, self.invariant,
-                                 examples=self.config.getoption("rulelang_examples"),
-                                 seed_value=self.config.getoption("rulelang_seed"))
+        result = check_invariant(
+            self.compiled,
+            self.invariant,
+            examples=self.config.getoption("rulelang_examples"),
+            seed_value=self.config.getoption("rulelang_seed"),
+        )
         if not result.passed:
             raise RuleFailure(render_counterexample(result))

@@ -5,7 +5,7 @@ explain-path decisions, whose trace lists every rule's and constraint's outcome.
 Output: a frozen ``Coverage``: per rule, in how many tests it fired, was skipped
 (its condition false) or went unknown (its `if unknown` branch ran, or nothing
 did); per `ensure`, in how many it held, stepped in (its `otherwise` ran) or could
-not be satisfied. ``render`` prints the table and a warning line per rule that no
+not be satisfied. ``render`` gives the table and a warning line per rule that no
 test fires; ``to_dict`` is its JSON.
 
 Only the `test` blocks count, not the examples invariants generate: coverage
@@ -17,15 +17,14 @@ counted in ``tests`` but not in ``decided``.
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rulelang import ir
-from rulelang.testing import TestResult
+from rulelang.review.testing import TestResult
 
 RULE_OUTCOMES = ("fired", "skipped", "unknown")
 ENSURE_OUTCOMES = ("held", "stepped_in", "unsatisfiable")
@@ -47,8 +46,12 @@ class Item:
 
     def to_dict(self) -> dict[str, Any]:
         verb = "fired_by" if self.kind == "rule" else "stepped_in_by"
-        return {self.kind: self.name, "where": self.where, **dict(self.counts),
-                verb: list(self.acted_in)}
+        return {
+            self.kind: self.name,
+            "where": self.where,
+            **dict(self.counts),
+            verb: list(self.acted_in),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,19 +70,27 @@ class Coverage:
         return tuple(r for r in self.rules if r.count("fired") == 0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "tests": self.tests, "decided": self.decided,
-                "rules": [r.to_dict() for r in self.rules],
-                "ensures": [e.to_dict() for e in self.ensures],
-                "never_fired": [r.name for r in self.never_fired]}
+        return {
+            "file": self.file,
+            "tests": self.tests,
+            "decided": self.decided,
+            "rules": [r.to_dict() for r in self.rules],
+            "ensures": [e.to_dict() for e in self.ensures],
+            "never_fired": [r.name for r in self.never_fired],
+        }
 
     def render(self) -> str:
         tests = f"{self.tests} test" + ("" if self.tests == 1 else "s")
-        blocks = [f"coverage of {self.file}: {tests}, {self.decided} decided",
-                  *_table("rule", RULE_OUTCOMES, self.rules)]
+        blocks = [
+            f"coverage of {self.file}: {tests}, {self.decided} decided",
+            *_table("rule", RULE_OUTCOMES, self.rules),
+        ]
         if self.ensures:
             blocks += ["", *_table("ensure", ENSURE_OUTCOMES, self.ensures)]
-        warnings = [f"  warning: rule {r.name} ({r.where}) is never fired by a test"
-                    for r in self.never_fired]
+        warnings = [
+            f"  warning: rule {r.name} ({r.where}) is never fired by a test"
+            for r in self.never_fired
+        ]
         blocks += ["", *warnings] if warnings else []
         return "\n".join(blocks)
 
@@ -97,8 +108,9 @@ def coverage_of(file: str, policy: ir.Policy, results: Sequence[TestResult]) -> 
             if outcome in ("fired", "stepped_in"):
                 acted[name].append(result.name)
     rules = tuple(_item(r, "rule", RULE_OUTCOMES, counts, acted, policy) for r in policy.rules)
-    ensures = tuple(_item(e, "ensure", ENSURE_OUTCOMES, counts, acted, policy)
-                    for e in policy.ensures)
+    ensures = tuple(
+        _item(e, "ensure", ENSURE_OUTCOMES, counts, acted, policy) for e in policy.ensures
+    )
     return Coverage(file, len(results), decided, rules, ensures)
 
 
@@ -106,15 +118,28 @@ def _outcome(kind: str, outcome: str) -> str:
     return _TRACE_OUTCOME.get((kind, outcome), outcome)
 
 
-def _item(node: ir.Rule | ir.Ensure, kind: str, outcomes: tuple[str, ...],
-          counts: Counter[tuple[str, str]], acted: dict[str, list[str]],
-          policy: ir.Policy) -> Item:
+def _item(
+    node: ir.Rule | ir.Ensure,
+    kind: str,
+    outcomes: tuple[str, ...],
+    counts: Counter[tuple[str, str]],
+    acted: dict[str, list[str]],
+    policy: ir.Policy,
+) -> Item:
     span = node.span
     # A template's rule points into the template: name its file (pricing.rule:8).
-    where = f"line {span.line}" if span.file.name == policy.source_name else \
-        f"{Path(span.file.name).name}:{span.line}"
-    return Item(node.name, kind, where, tuple((o, counts[(node.name, o)]) for o in outcomes),
-                tuple(acted.get(node.name, ())))
+    where = (
+        f"line {span.line}"
+        if span.file.name == policy.source_name
+        else f"{Path(span.file.name).name}:{span.line}"
+    )
+    return Item(
+        node.name,
+        kind,
+        where,
+        tuple((o, counts[(node.name, o)]) for o in outcomes),
+        tuple(acted.get(node.name, ())),
+    )
 
 
 def _table(kind: str, outcomes: tuple[str, ...], items: tuple[Item, ...]) -> list[str]:
@@ -130,14 +155,3 @@ def _table(kind: str, outcomes: tuple[str, ...], items: tuple[Item, ...]) -> lis
         return "  " + "  ".join(cells)
 
     return [line(heads), *(line(r) for r in rows)]
-
-
-def report(covered: Iterable[Coverage], json_path: Path | None = None) -> None:
-    """Print each file's table after the test report; write them all as JSON if asked."""
-    covered = list(covered)
-    for coverage in covered:
-        print()
-        print(coverage.render())
-    if json_path is not None:
-        data = {"files": [c.to_dict() for c in covered]}
-        json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

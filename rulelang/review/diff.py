@@ -85,7 +85,7 @@ def answers_for(policy: CompiledPolicy, answers: Answers) -> dict[str, Any]:
 
 def file_records(path: Path, versions: Versions, draw: Draw) -> Iterator[Record]:
     """The records of a JSONL or CSV file (flat rows read as NEW's one facts block)."""
-    from rulelang.batch import read_facts
+    from rulelang.inputs import read_facts
 
     for number, facts, error, _ in read_facts(path, versions.new.policy):
         yield Record(f"{path.name} line {number}", facts, error, draw())
@@ -106,8 +106,9 @@ def log_records(log: Any, policy: str, versions: Versions, draw: Draw) -> Iterat
         yield Record(origin, logged.facts, None, answers)
 
 
-def recorded_answers(record: Mapping[str, Any], models: Mapping[AnswerKey, ir.Model]
-                     ) -> dict[AnswerKey, Any]:
+def recorded_answers(
+    record: Mapping[str, Any], models: Mapping[AnswerKey, ir.Model]
+) -> dict[AnswerKey, Any]:
     """The first answer a decision record shows for each model, in run-time form."""
     from rulelang.runtime import coerce
 
@@ -130,13 +131,15 @@ class AnswerSampler:
     """
 
     def __init__(self, versions: Versions, seed_value: int) -> None:
-        from rulelang.invariants import boundaries
+        from rulelang.review.invariants import boundaries
 
         self.rng = random.Random(seed_value)
         self.models = versions.answer_models()
         near = {**boundaries(versions.old.policy), **boundaries(versions.new.policy)}
-        self.near = {key: _answer_edges(m, near.get(("model", m.name), set()))
-                     for key, m in self.models.items()}
+        self.near = {
+            key: _answer_edges(m, near.get(("model", m.name), set()))
+            for key, m in self.models.items()
+        }
 
     def __call__(self) -> dict[AnswerKey, Any]:
         return {key: self._draw(model, self.near[key]) for key, model in self.models.items()}
@@ -162,8 +165,9 @@ def _answer_edges(model: ir.Model, values: set[Any]) -> list[Any]:
         return sorted(str(v) for v in values)
     if model.result == "bool":
         return []
-    edges = {float(v) + d for v in values if not isinstance(v, (str, bool))
-             for d in (-1e-6, 0.0, 1e-6)}
+    edges = {
+        float(v) + d for v in values if not isinstance(v, (str, bool)) for d in (-1e-6, 0.0, 1e-6)
+    }
     return sorted(e for e in edges if model.result != "score" or 0.0 <= e <= 1.0)
 
 
@@ -190,8 +194,10 @@ def decide_chunk(policy: CompiledPolicy, chunk: list[Record]) -> list[Decision |
     """A chunk decided by ``policy``; bound models are asked once per chunk."""
     bound = [r.facts for r in chunk if r.error is None and r.answers is None]
     batched = iter(policy.decide_many(bound, batch_size=len(bound))) if bound else iter(())
-    return [next(batched) if r.error is None and r.answers is None else decide_one(policy, r)
-            for r in chunk]
+    return [
+        next(batched) if r.error is None and r.answers is None else decide_one(policy, r)
+        for r in chunk
+    ]
 
 
 def rejected(decision: Decision) -> bool:
@@ -213,8 +219,12 @@ class PolicyVersion:
         return cls(file, policy.name, policy.version, policy.policy_hash)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "policy": self.name, "version": self.version,
-                "policy_hash": self.policy_hash}
+        return {
+            "file": self.file,
+            "policy": self.name,
+            "version": self.version,
+            "policy_hash": self.policy_hash,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,8 +237,12 @@ class Edit:
     parts: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "change": self.change,
-                "parts": list(self.parts)}
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "change": self.change,
+            "parts": list(self.parts),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,13 +259,24 @@ class Outcome:
     @classmethod
     def of(cls, decision: Decision) -> Outcome:
         action = "rejected" if rejected(decision) else decision.action
-        return cls(action, tuple(decision.outputs.items()), decision.reasons,
-                   decision.review_by, decision.fired, error_text(decision.error))
+        return cls(
+            action,
+            tuple(decision.outputs.items()),
+            decision.reasons,
+            decision.review_by,
+            decision.fired,
+            error_text(decision.error),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "outputs": dict(self.outputs),
-                "reasons": list(self.reasons), "review_by": self.review_by,
-                "fired": list(self.fired), "error": self.error or None}
+        return {
+            "action": self.action,
+            "outputs": dict(self.outputs),
+            "reasons": list(self.reasons),
+            "review_by": self.review_by,
+            "fired": list(self.fired),
+            "error": self.error or None,
+        }
 
 
 def error_text(error: Mapping[str, Any] | None) -> str:
@@ -260,7 +285,8 @@ def error_text(error: Mapping[str, Any] | None) -> str:
     if error.get("type") == "bad_facts":
         issues = error.get("issues", [])
         return "bad facts: " + "; ".join(
-            f"{i['path'] or 'facts'}: expected {i['expected']}, got {i['got']}" for i in issues)
+            f"{i['path'] or 'facts'}: expected {i['expected']}, got {i['got']}" for i in issues
+        )
     return str(error.get("message", error))
 
 
@@ -275,8 +301,13 @@ class Example:
     new: Outcome
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "origin": self.origin, "given": self.given,
-                "old": self.old.to_dict(), "new": self.new.to_dict()}
+        return {
+            "kind": self.kind,
+            "origin": self.origin,
+            "given": self.given,
+            "old": self.old.to_dict(),
+            "new": self.new.to_dict(),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,9 +323,15 @@ class OutputShift:
     mean: Any = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"output": self.name, "type": self.kind, "changed": self.changed,
-                "up": self.up, "down": self.down, "total_shift": self.total,
-                "mean_shift": self.mean}
+        return {
+            "output": self.name,
+            "type": self.kind,
+            "changed": self.changed,
+            "up": self.up,
+            "down": self.down,
+            "total_shift": self.total,
+            "mean_shift": self.mean,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,8 +345,13 @@ class RuleShift:
     in_changed: int  # of those, the decisions that changed
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.name, "kind": self.kind, "fired_old_only": self.old_only,
-                "fired_new_only": self.new_only, "in_changed_decisions": self.in_changed}
+        return {
+            "rule": self.name,
+            "kind": self.kind,
+            "fired_old_only": self.old_only,
+            "fired_new_only": self.new_only,
+            "in_changed_decisions": self.in_changed,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,12 +380,20 @@ class SourceDiff:
         for a, b, n in self.actions:
             matrix[a][b] = n
         return {
-            "source": self.source, "read": self.read, "compared": self.compared,
-            "changed": self.changed, "bad": self.bad, "rejected_by_old": self.rejected_by_old,
-            "rejected_by_new": self.rejected_by_new, "actions": matrix,
+            "source": self.source,
+            "read": self.read,
+            "compared": self.compared,
+            "changed": self.changed,
+            "bad": self.bad,
+            "rejected_by_old": self.rejected_by_old,
+            "rejected_by_new": self.rejected_by_new,
+            "actions": matrix,
             "outputs": [o.to_dict() for o in self.outputs],
-            "reasons": {"changed": self.reasons_changed, "added": dict(self.reasons_added),
-                        "removed": dict(self.reasons_removed)},
+            "reasons": {
+                "changed": self.reasons_changed,
+                "added": dict(self.reasons_added),
+                "removed": dict(self.reasons_removed),
+            },
             "review_by": [{"old": a, "new": b, "count": n} for a, b, n in self.review_by],
             "rules": [r.to_dict() for r in self.rules],
             "changes": dict(self.kinds),
@@ -371,8 +421,7 @@ class Gate:
                 return cls(raw, count=int(raw))
         except (ValueError, InvalidOperation):
             pass
-        raise ValueError(f"--max-changed takes a count or a percentage (10 or 2.5%), "
-                         f"not {text!r}")
+        raise ValueError(f"--max-changed takes a count or a percentage (10 or 2.5%), not {text!r}")
 
     def exceeded(self, changed: int, compared: int) -> bool:
         if self.count is not None:
@@ -404,19 +453,30 @@ class DiffReport:
         return self.gate is not None and self.gate.exceeded(self.changed, self.compared)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"old": self.old.to_dict(), "new": self.new.to_dict(),
-                "edits": [e.to_dict() for e in self.edits],
-                "sources": [s.to_dict() for s in self.sources],
-                "compared": self.compared, "changed": self.changed,
-                "max_changed": self.gate.text if self.gate else None,
-                "exceeded": self.exceeded}
+        return {
+            "old": self.old.to_dict(),
+            "new": self.new.to_dict(),
+            "edits": [e.to_dict() for e in self.edits],
+            "sources": [s.to_dict() for s in self.sources],
+            "compared": self.compared,
+            "changed": self.changed,
+            "max_changed": self.gate.text if self.gate else None,
+            "exceeded": self.exceeded,
+        }
 
 
 # ---- comparing ---------------------------------------------------------------------------
 
 
-def compare(versions: Versions, records: Iterable[Record], source: str, *, keep: int = 3,
-            batch_size: int = 256, reject: Reject | None = None) -> SourceDiff:
+def compare(
+    versions: Versions,
+    records: Iterable[Record],
+    source: str,
+    *,
+    keep: int = 3,
+    batch_size: int = 256,
+    reject: Reject | None = None,
+) -> SourceDiff:
     """Decide every record with both versions, a batch at a time, and count."""
     tally = _Tally(versions, source, keep, reject)
     iterator = iter(records)
@@ -427,8 +487,14 @@ def compare(versions: Versions, records: Iterable[Record], source: str, *, keep:
     return tally.result()
 
 
-def compare_generated(versions: Versions, count: int, seed_value: int = 0, *, keep: int = 3,
-                      reject: Reject | None = None) -> SourceDiff:
+def compare_generated(
+    versions: Versions,
+    count: int,
+    seed_value: int = 0,
+    *,
+    keep: int = 3,
+    reject: Reject | None = None,
+) -> SourceDiff:
     """Decide ``count`` facts and model answers generated from NEW's declarations.
 
     Models that only OLD declares (or declares with another result) get generated
@@ -440,8 +506,13 @@ def compare_generated(versions: Versions, count: int, seed_value: int = 0, *, ke
 
     tally = _Tally(versions, f"generated (seed {seed_value})", keep, reject)
 
-    @settings(max_examples=max(count, 1), deadline=None, database=None,
-              phases=(Phase.generate,), suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=max(count, 1),
+        deadline=None,
+        database=None,
+        phases=(Phase.generate,),
+        suppress_health_check=list(HealthCheck),
+    )
     @seed(seed_value)
     @given(generated_strategy(versions))
     def decide_both(example: tuple[Any, Answers]) -> None:
@@ -459,14 +530,18 @@ def generated_strategy(versions: Versions) -> Any:
     """(facts, answers keyed by ``AnswerKey``): NEW's examples plus OLD's other models."""
     from hypothesis import strategies as st
 
-    from rulelang.invariants import answer_strategy, boundaries, examples_strategy
+    from rulelang.review.invariants import answer_strategy, boundaries, examples_strategy
 
     new = versions.new.policy
     near = boundaries(versions.old.policy)
     shared = {(m.name, m.result) for m in new.models}
-    extra = st.fixed_dictionaries({
-        (m.name, m.result): answer_strategy(m, near.get(("model", m.name), set()))
-        for m in versions.old.policy.models if (m.name, m.result) not in shared})
+    extra = st.fixed_dictionaries(
+        {
+            (m.name, m.result): answer_strategy(m, near.get(("model", m.name), set()))
+            for m in versions.old.policy.models
+            if (m.name, m.result) not in shared
+        }
+    )
 
     def keyed(example: Any) -> tuple[Any, Answers]:
         (facts, answers), others = example
@@ -497,8 +572,9 @@ class _Shift:
 
 
 def _delta(old: Any, new: Any) -> Any:
-    if not all(isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
-               for v in (old, new)):
+    if not all(
+        isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) for v in (old, new)
+    ):
         return None
     if isinstance(old, Decimal) != isinstance(new, Decimal):
         return float(new) - float(old)
@@ -521,8 +597,11 @@ class _Tally:
     def __init__(self, versions: Versions, source: str, keep: int, reject: Reject | None) -> None:
         self.versions, self.source, self.keep, self.reject = versions, source, keep, reject
         old_kinds = {o.name: o.type.kind for o in versions.old.policy.outputs}
-        self.outputs = [(o.name, o.type.kind if old_kinds[o.name] in _NUMERIC else "text")
-                        for o in versions.new.policy.outputs if o.name in old_kinds]
+        self.outputs = [
+            (o.name, o.type.kind if old_kinds[o.name] in _NUMERIC else "text")
+            for o in versions.new.policy.outputs
+            if o.name in old_kinds
+        ]
         self.counts: Counter[str] = Counter()
         self.actions: Counter[tuple[str, str]] = Counter()
         self.shifts: dict[str, _Shift] = {}
@@ -545,8 +624,14 @@ class _Tally:
         else:
             self._compare(record, old, new)
 
-    def _set_aside(self, record: Record, by: str, error: Any, old: Decision | None = None,
-                   new: Decision | None = None) -> None:
+    def _set_aside(
+        self,
+        record: Record,
+        by: str,
+        error: Any,
+        old: Decision | None = None,
+        new: Decision | None = None,
+    ) -> None:
         self.counts[_SET_ASIDE[by]] += 1
         if self.reject is not None:
             self.reject(self.source, record, by, error)
@@ -571,8 +656,11 @@ class _Tally:
         if (old.error is None) != (new.error is None):
             kinds.append("error")
         elif old.error is None:
-            kinds += [f"output {name}" for name, kind in self.outputs
-                      if self._shifted(name, kind, old.outputs[name], new.outputs[name])]
+            kinds += [
+                f"output {name}"
+                for name, kind in self.outputs
+                if self._shifted(name, kind, old.outputs[name], new.outputs[name])
+            ]
         if old.reasons != new.reasons:
             kinds.append("reasons")
             self.added.update(set(new.reasons) - set(old.reasons))
@@ -598,39 +686,59 @@ class _Tally:
     def result(self) -> SourceDiff:
         c, kinds = self.counts, sorted(self.kinds.items(), key=lambda kv: (-kv[1], kv[0]))
         return SourceDiff(
-            source=self.source, read=c["read"], compared=c["compared"], changed=c["changed"],
-            bad=c["bad"], rejected_by_old=c["rejected_by_old"],
+            source=self.source,
+            read=c["read"],
+            compared=c["compared"],
+            changed=c["changed"],
+            bad=c["bad"],
+            rejected_by_old=c["rejected_by_old"],
             rejected_by_new=c["rejected_by_new"],
             actions=tuple((a, b, self.actions[(a, b)]) for a in ACTIONS for b in ACTIONS),
             outputs=tuple(self.shifts[n].result(n) for n, _ in self.outputs if n in self.shifts),
-            reasons_changed=self.kinds["reasons"], reasons_added=tuple(self.added.most_common()),
+            reasons_changed=self.kinds["reasons"],
+            reasons_added=tuple(self.added.most_common()),
             reasons_removed=tuple(self.removed.most_common()),
             review_by=tuple((a, b, n) for (a, b), n in self.roles.most_common()),
-            rules=self._rules(), kinds=tuple(kinds),
-            examples=tuple(e for kind in sorted(self.kinds) for e in self.examples[kind]))
+            rules=self._rules(),
+            kinds=tuple(kinds),
+            examples=tuple(e for kind in sorted(self.kinds) for e in self.examples[kind]),
+        )
 
     def _rules(self) -> tuple[RuleShift, ...]:
-        ensures = {e.name for p in (self.versions.old, self.versions.new)
-                   for e in p.policy.ensures}
-        names = sorted(set(self.old_only) | set(self.new_only),
-                       key=lambda n: (-(self.old_only[n] + self.new_only[n]), n))
-        return tuple(RuleShift(n, "ensure" if n in ensures else "rule", self.old_only[n],
-                               self.new_only[n], self.in_changed[n]) for n in names)
+        ensures = {e.name for p in (self.versions.old, self.versions.new) for e in p.policy.ensures}
+        names = sorted(
+            set(self.old_only) | set(self.new_only),
+            key=lambda n: (-(self.old_only[n] + self.new_only[n]), n),
+        )
+        return tuple(
+            RuleShift(
+                n,
+                "ensure" if n in ensures else "rule",
+                self.old_only[n],
+                self.new_only[n],
+                self.in_changed[n],
+            )
+            for n in names
+        )
 
 
 def given_for(versions: Versions, record: Record, old: Decision, new: Decision) -> str:
     """The record as a pasteable `given ... with ...` line, in NEW's terms if NEW takes it."""
-    from rulelang.invariants import given_line
+    from rulelang.review.invariants import given_line
 
     policy, decision = (versions.old, old) if rejected(new) else (versions.new, new)
     try:
         facts = policy.validator.validate(record.facts)
     except FactError:
         return ""
-    present = {block: {k: v for k, v in values.items() if v is not None}
-               for block, values in facts.items()}
-    answers = answers_for(policy, record.answers) if record.answers is not None else {
-        call.model: call.value for call in reversed(decision.models)}
+    present = {
+        block: {k: v for k, v in values.items() if v is not None} for block, values in facts.items()
+    }
+    answers = (
+        answers_for(policy, record.answers)
+        if record.answers is not None
+        else {call.model: call.value for call in reversed(decision.models)}
+    )
     return given_line(policy.policy, (present, answers), decision)
 
 
@@ -640,14 +748,22 @@ def given_for(versions: Versions, record: Record, old: Decision, new: Decision) 
 def edits(old: ir.Policy, new: ir.Policy) -> tuple[Edit, ...]:
     """Declarations added, removed or changed, compared by meaning, not by layout."""
     parts: list[Callable[[ir.Policy], dict[str, dict[str, Any]]]] = [
-        _fields, _models, _outputs, _rules, _ensures, _overrides]
+        _fields,
+        _models,
+        _outputs,
+        _rules,
+        _ensures,
+        _overrides,
+    ]
     kinds = ("facts field", "model", "output", "rule", "ensure", "override")
-    return tuple(e for kind, of in zip(kinds, parts, strict=True)
-                 for e in _edited(kind, of(old), of(new)))
+    return tuple(
+        e for kind, of in zip(kinds, parts, strict=True) for e in _edited(kind, of(old), of(new))
+    )
 
 
-def _edited(kind: str, old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]
-            ) -> list[Edit]:
+def _edited(
+    kind: str, old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]
+) -> list[Edit]:
     found = [Edit(kind, name, "added") for name in new if name not in old]
     found += [Edit(kind, name, "removed") for name in old if name not in new]
     for name in (n for n in new if n in old):
@@ -660,24 +776,38 @@ def _edited(kind: str, old: dict[str, dict[str, Any]], new: dict[str, dict[str, 
 def shape(node: Any) -> Any:
     """A node's meaning without its source positions: equal when two versions say the same."""
     if is_dataclass(node) and not isinstance(node, type):
-        return (type(node).__name__,
-                *(shape(getattr(node, f.name)) for f in fields(node) if f.name != "span"))
+        return (
+            type(node).__name__,
+            *(shape(getattr(node, f.name)) for f in fields(node) if f.name != "span"),
+        )
     if isinstance(node, tuple):
         return tuple(shape(item) for item in node)
     return node
 
 
 def _fields(policy: ir.Policy) -> dict[str, dict[str, Any]]:
-    return {f"{block.name}.{info.name}": {"type": shape(info.type),
-                                          "range": (info.low, info.high, info.high_inclusive),
-                                          "optional": info.optional}
-            for block in policy.facts for info in block.fields}
+    return {
+        f"{block.name}.{info.name}": {
+            "type": shape(info.type),
+            "range": (info.low, info.high, info.high_inclusive),
+            "optional": info.optional,
+        }
+        for block in policy.facts
+        for info in block.fields
+    }
 
 
 def _models(policy: ir.Policy) -> dict[str, dict[str, Any]]:
-    return {m.name: {"parameters": m.params, "result": m.result,
-                     "min_confidence": m.min_confidence, "timeout": m.timeout_ms,
-                     "fallback": (m.has_fallback, m.fallback)} for m in policy.models}
+    return {
+        m.name: {
+            "parameters": m.params,
+            "result": m.result,
+            "min_confidence": m.min_confidence,
+            "timeout": m.timeout_ms,
+            "fallback": (m.has_fallback, m.fallback),
+        }
+        for m in policy.models
+    }
 
 
 def _outputs(policy: ir.Policy) -> dict[str, dict[str, Any]]:
@@ -685,23 +815,39 @@ def _outputs(policy: ir.Policy) -> dict[str, dict[str, Any]]:
 
 
 def _rules(policy: ir.Policy) -> dict[str, dict[str, Any]]:
-    return {r.name: {"title": r.title, "priority": r.priority, "condition": shape(r.cond),
-                     "then": shape(r.then), "if unknown": shape(r.if_unknown)}
-            for r in policy.rules}
+    return {
+        r.name: {
+            "title": r.title,
+            "priority": r.priority,
+            "condition": shape(r.cond),
+            "then": shape(r.then),
+            "if unknown": shape(r.if_unknown),
+        }
+        for r in policy.rules
+    }
 
 
 def _ensures(policy: ir.Policy) -> dict[str, dict[str, Any]]:
-    return {e.name: {"title": e.title, "condition": shape(e.cond),
-                     "otherwise": shape(e.otherwise)} for e in policy.ensures}
+    return {
+        e.name: {"title": e.title, "condition": shape(e.cond), "otherwise": shape(e.otherwise)}
+        for e in policy.ensures
+    }
 
 
 def _overrides(policy: ir.Policy) -> dict[str, dict[str, Any]]:
-    return {f"{o.output} by {o.role}": {"bounds": shape((o.low, o.high, o.high_inclusive))}
-            for o in policy.overrides}
+    return {
+        f"{o.output} by {o.role}": {"bounds": shape((o.low, o.high, o.high_inclusive))}
+        for o in policy.overrides
+    }
 
 
-def diff_report(versions: Versions, sources: Iterable[SourceDiff], gate: Gate | None = None
-                ) -> DiffReport:
-    return DiffReport(PolicyVersion.of(versions.old_file, versions.old),
-                      PolicyVersion.of(versions.new_file, versions.new),
-                      edits(versions.old.policy, versions.new.policy), tuple(sources), gate)
+def diff_report(
+    versions: Versions, sources: Iterable[SourceDiff], gate: Gate | None = None
+) -> DiffReport:
+    return DiffReport(
+        PolicyVersion.of(versions.old_file, versions.old),
+        PolicyVersion.of(versions.new_file, versions.new),
+        edits(versions.old.policy, versions.new.policy),
+        tuple(sources),
+        gate,
+    )

@@ -7,7 +7,6 @@ value, false, "", 0; optional fields missing), take the `given` values, and the
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -19,8 +18,14 @@ from rulelang.interpreter import State, evaluate
 from rulelang.program import CompiledPolicy
 from rulelang.runtime import ACTION_NAMES
 
-_ZERO = {"number": 0.0, "int": 0, "money": Decimal(0), "percent": Decimal(0), "text": "",
-         "bool": False}
+_ZERO = {
+    "number": 0.0,
+    "int": 0,
+    "money": Decimal(0),
+    "percent": Decimal(0),
+    "text": "",
+    "bool": False,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +87,12 @@ def decision_state(compiled: CompiledPolicy, decision: Decision, facts: dict[str
     return state
 
 
-def check_expect(expect: ir.ExpectCond | ir.ExpectFired, decision: Decision,
-                 facts: dict[str, Any], compiled: CompiledPolicy) -> str:
+def check_expect(
+    expect: ir.ExpectCond | ir.ExpectFired,
+    decision: Decision,
+    facts: dict[str, Any],
+    compiled: CompiledPolicy,
+) -> str:
     """An empty string when the expectation holds, else what was expected and got."""
     if isinstance(expect, ir.ExpectFired):
         wrong = [r for r in expect.rules if (r in decision.fired) == expect.negate]
@@ -126,66 +135,8 @@ def show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral_value() else \
-            str(value)
+        return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
     return repr(value)
-
-
-# ---- the report `rulelang test` prints ------------------------------------------------------
-
-
-def report_files(files: list[Any], models: Any, verbose: bool, read: Any, *,
-                 seed: int | None = None, examples: int = 300,
-                 deadline_ms: float | None = None, coverage: bool = False,
-                 coverage_json: Any = None) -> int:
-    """Run every file's tests; print a report; 0 when all pass, 1 otherwise.
-
-    With ``coverage``, a table of what the tests made each rule and constraint do
-    follows the report (``rulelang.coverage``); ``coverage_json`` also writes it.
-
-    Invariants get ``examples`` generated inputs each, from ``seed`` (a random one
-    when None: runs differ, and the printed seed reproduces any of them).
-    """
-    from rulelang.program import CompiledPolicy, compile_file, load_models_yaml
-
-    seed = secrets.randbelow(1_000_000) if seed is None else seed
-    passed = failed = 0
-    covered: list[Any] = []
-    for path in files:
-        policy = compile_file(read(path))
-        bound = load_models_yaml(models, policy) if models else {}
-        compiled = CompiledPolicy(policy, bound, allow_unbound=True)
-        results = run_tests(compiled)
-        if coverage:
-            from rulelang.coverage import coverage_of
-
-            covered.append(coverage_of(str(path), policy, results))
-        print(f"{path}: {len(results)} tests, {len(policy.invariants)} invariants")
-        for result in results:
-            if result.passed:
-                passed += 1
-                if verbose:
-                    print(f"  PASS  {result.name}")
-                continue
-            failed += 1
-            print(render_failure(result))
-        from rulelang.invariants import check_invariants
-
-        # LANGUAGE.md: `rulelang test` checks the invariants too
-        for inv in check_invariants(compiled, examples=examples, seed_value=seed,
-                                    deadline_ms=deadline_ms):
-            passed, failed = (passed + 1, failed) if inv.passed else (passed, failed + 1)
-            if not inv.passed:
-                print(render_counterexample(inv))
-            elif verbose:
-                print(f"  PASS  invariant {inv.name}")
-    print(f"invariants: seed {seed}, {examples} examples each (rerun with --seed {seed})")
-    print(f"{passed} passed, {failed} failed")
-    if coverage:
-        from rulelang.coverage import report
-
-        report(covered, coverage_json)
-    return 1 if failed else 0
 
 
 def render_failure(result: TestResult) -> str:
@@ -199,8 +150,10 @@ def render_failure(result: TestResult) -> str:
 
 def trace_lines(decision: Decision) -> list[str]:
     """The explain trace in short lines: outcome, rule, what it read and changed."""
-    lines = [f"action {decision.action}, outputs "
-             + ", ".join(f"{k} = {show(v)}" for k, v in decision.outputs.items())]
+    lines = [
+        f"action {decision.action}, outputs "
+        + ", ".join(f"{k} = {show(v)}" for k, v in decision.outputs.items())
+    ]
     for f in decision.trace:
         values = ", ".join(f"{k} = {show(v)}" for k, v in f.values.items())
         changes = ", ".join(f"{k}: {show(a)} -> {show(b)}" for k, (a, b) in f.changes.items())
@@ -216,10 +169,12 @@ def trace_lines(decision: Decision) -> list[str]:
 def render_counterexample(result: Any) -> str:
     """An invariant's shrunk counterexample, pasteable into a `test` block, and its trace."""
     reason = getattr(result, "reason", "")  # a deadline: the invariant may hold there
-    lines = [f"  FAIL  invariant \"{result.name}\" (line {result.line})",
-             f"    {'slow example' if reason else 'counterexample'} (seed {result.seed}, "
-             f"{result.examples} examples){': ' + reason if reason else ''}:",
-             f"      {result.counterexample}"]
+    lines = [
+        f'  FAIL  invariant "{result.name}" (line {result.line})',
+        f"    {'slow example' if reason else 'counterexample'} (seed {result.seed}, "
+        f"{result.examples} examples){': ' + reason if reason else ''}:",
+        f"      {result.counterexample}",
+    ]
     if result.decision is not None:
         lines.append("    trace:")
         lines += [f"      {line}" for line in trace_lines(result.decision)]

@@ -32,7 +32,7 @@ from rulelang import ir
 from rulelang.decision import Decision
 from rulelang.interpreter import evaluate
 from rulelang.program import CompiledPolicy
-from rulelang.testing import decision_state, default_facts, show
+from rulelang.review.testing import decision_state, default_facts, show
 
 Example = tuple[dict[str, dict[str, Any]], dict[str, Any]]
 
@@ -74,17 +74,36 @@ class Search:
     deadline_ms: float | None = None
 
 
-def check_invariants(compiled: CompiledPolicy, *, examples: int = DEFAULT_EXAMPLES,
-                     seed_value: int = 0, deadline_ms: float | None = None, aim: bool = True
-                     ) -> list[InvariantResult]:
-    return [check_invariant(compiled, inv, examples=examples, seed_value=seed_value,
-                            deadline_ms=deadline_ms, aim=aim)
-            for inv in compiled.policy.invariants]
+def check_invariants(
+    compiled: CompiledPolicy,
+    *,
+    examples: int = DEFAULT_EXAMPLES,
+    seed_value: int = 0,
+    deadline_ms: float | None = None,
+    aim: bool = True,
+) -> list[InvariantResult]:
+    return [
+        check_invariant(
+            compiled,
+            inv,
+            examples=examples,
+            seed_value=seed_value,
+            deadline_ms=deadline_ms,
+            aim=aim,
+        )
+        for inv in compiled.policy.invariants
+    ]
 
 
-def check_invariant(compiled: CompiledPolicy, invariant: ir.Invariant, *,
-                    examples: int = DEFAULT_EXAMPLES, seed_value: int = 0,
-                    deadline_ms: float | None = None, aim: bool = True) -> InvariantResult:
+def check_invariant(
+    compiled: CompiledPolicy,
+    invariant: ir.Invariant,
+    *,
+    examples: int = DEFAULT_EXAMPLES,
+    seed_value: int = 0,
+    deadline_ms: float | None = None,
+    aim: bool = True,
+) -> InvariantResult:
     """Search for facts and model answers that break ``invariant``.
 
     ``aim=False`` draws without aiming at the policy's boundaries: only to measure
@@ -99,31 +118,49 @@ def check_invariant(compiled: CompiledPolicy, invariant: ir.Invariant, *,
         quiet = examples_strategy(policy, no_answers=True, aim=aim)
         found = search(compiled, invariant, quiet, how) or found
     line = given_line(policy, found.example, found.decision)
-    return InvariantResult(invariant.name, invariant.span.line, examples, line, found.decision,
-                           seed_value, found.reason)
+    return InvariantResult(
+        invariant.name,
+        invariant.span.line,
+        examples,
+        line,
+        found.decision,
+        seed_value,
+        found.reason,
+    )
 
 
-def search(compiled: CompiledPolicy, invariant: ir.Invariant,
-           strategy: st.SearchStrategy[Example], how: Search) -> Found | None:
+def search(
+    compiled: CompiledPolicy,
+    invariant: ir.Invariant,
+    strategy: st.SearchStrategy[Example],
+    how: Search,
+) -> Found | None:
     """The shrunk example that breaks ``invariant`` (or runs over the deadline), or None."""
     last: list[Found] = []  # the example tried last (Hypothesis replays the shrunk one last)
     holds = _property(compiled, invariant, last)
-    run = settings(max_examples=how.examples, deadline=how.deadline_ms, database=None,
-                   derandomize=False, phases=(Phase.explicit, Phase.generate, Phase.shrink),
-                   suppress_health_check=list(HealthCheck), report_multiple_bugs=False
-                   )(seed(how.seed)(given(strategy)(holds)))
+    run = settings(
+        max_examples=how.examples,
+        deadline=how.deadline_ms,
+        database=None,
+        derandomize=False,
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+    )(seed(how.seed)(given(strategy)(holds)))
     try:
         run()
     except AssertionError:
         return last[0]
     except (DeadlineExceeded, Flaky):  # Flaky: over the deadline once, not when replayed
-        return replace(last[0], reason=f"an example took longer than the deadline "
-                                         f"({how.deadline_ms:g} ms)")
+        return replace(
+            last[0], reason=f"an example took longer than the deadline ({how.deadline_ms:g} ms)"
+        )
     return None
 
 
-def _property(compiled: CompiledPolicy, invariant: ir.Invariant,
-              last: list[Found]) -> Callable[[Example], None]:
+def _property(
+    compiled: CompiledPolicy, invariant: ir.Invariant, last: list[Found]
+) -> Callable[[Example], None]:
     def holds(example: Example) -> None:
         facts, answers = example
         decision = compiled.decide(facts, explain=True, replace_models=answers)
@@ -138,24 +175,38 @@ def _property(compiled: CompiledPolicy, invariant: ir.Invariant,
 # ---- strategies ------------------------------------------------------------------------------
 
 
-def examples_strategy(policy: ir.Policy, *, no_answers: bool = False, aim: bool = True
-                      ) -> st.SearchStrategy[Example]:
+def examples_strategy(
+    policy: ir.Policy, *, no_answers: bool = False, aim: bool = True
+) -> st.SearchStrategy[Example]:
     """Facts and model answers; answers are drawn first, so they shrink first."""
     bounds = boundaries(policy) if aim else {}
-    facts = st.fixed_dictionaries({
-        block.name: facts_strategy(block, bounds) for block in policy.facts})
-    answers = st.fixed_dictionaries({
-        m.name: st.none() if no_answers else
-        answer_strategy(m, bounds.get(("model", m.name), set())) for m in policy.models})
+    facts = st.fixed_dictionaries(
+        {block.name: facts_strategy(block, bounds) for block in policy.facts}
+    )
+    answers = st.fixed_dictionaries(
+        {
+            m.name: st.none()
+            if no_answers
+            else answer_strategy(m, bounds.get(("model", m.name), set()))
+            for m in policy.models
+        }
+    )
     return st.tuples(answers, facts).map(lambda pair: (pair[1], pair[0]))
 
 
-def facts_strategy(block: ir.Facts, bounds: dict[tuple[str, str], set[Any]]
-                   ) -> st.SearchStrategy[dict[str, Any]]:
-    required = {f.name: field_strategy(f, bounds.get((block.name, f.name), set()))
-                for f in block.fields if not f.optional}
-    optional = {f.name: field_strategy(f, bounds.get((block.name, f.name), set()))
-                for f in block.fields if f.optional}
+def facts_strategy(
+    block: ir.Facts, bounds: dict[tuple[str, str], set[Any]]
+) -> st.SearchStrategy[dict[str, Any]]:
+    required = {
+        f.name: field_strategy(f, bounds.get((block.name, f.name), set()))
+        for f in block.fields
+        if not f.optional
+    }
+    optional = {
+        f.name: field_strategy(f, bounds.get((block.name, f.name), set()))
+        for f in block.fields
+        if f.optional
+    }
     return st.fixed_dictionaries(required, optional=optional)
 
 
@@ -180,8 +231,7 @@ def _numeric(info: ir.FieldInfo) -> st.SearchStrategy[Any]:
     if kind == "int":
         return st.integers(low, (high - 1 if top_open else high) if high is not None else None)
     if kind == "number":
-        return st.floats(low, high, allow_nan=False, allow_infinity=False,
-                         exclude_max=top_open)
+        return st.floats(low, high, allow_nan=False, allow_infinity=False, exclude_max=top_open)
     places = 2 if kind == "money" else 4
     strategy = st.decimals(low, high, places=places, allow_nan=False, allow_infinity=False)
     return strategy.filter(lambda v: v < high) if top_open else strategy
@@ -189,8 +239,12 @@ def _numeric(info: ir.FieldInfo) -> st.SearchStrategy[Any]:
 
 def _edges(kind: str, values: set[Any]) -> set[Any]:
     """Each boundary and just either side of it, in the field's run-time form."""
-    step: Any = {"int": 1, "number": 1e-6, "money": Decimal("0.01"),
-                 "percent": Decimal("0.0001")}.get(kind, 0)
+    step: Any = {
+        "int": 1,
+        "number": 1e-6,
+        "money": Decimal("0.01"),
+        "percent": Decimal("0.0001"),
+    }.get(kind, 0)
     out: set[Any] = set()
     for v in values:
         if kind == "int":
@@ -205,8 +259,11 @@ def _edges(kind: str, values: set[Any]) -> set[Any]:
 def _inside(info: ir.FieldInfo, value: Any) -> bool:
     if info.low is None:
         return True
-    return bool(info.low <= value <= info.high) if info.high_inclusive else bool(
-        info.low <= value < info.high)
+    return (
+        bool(info.low <= value <= info.high)
+        if info.high_inclusive
+        else bool(info.low <= value < info.high)
+    )
 
 
 def _key(value: Any) -> Any:
@@ -245,8 +302,11 @@ def boundaries(policy: ir.Policy) -> dict[tuple[str, str], set[Any]]:
                 found[key] |= consts
         for name in getattr(e, "__slots__", ()):
             child = getattr(e, name)
-            exprs.extend(c for c in (child if isinstance(child, tuple) else (child,))
-                         if hasattr(c, "unknown"))
+            exprs.extend(
+                c
+                for c in (child if isinstance(child, tuple) else (child,))
+                if hasattr(c, "unknown")
+            )
     return found
 
 
@@ -286,8 +346,11 @@ def given_line(policy: ir.Policy, example: Example, decision: Decision) -> str:
     """
     facts, answers = example
     parts = given_parts(policy, facts, decision)
-    models = [f"{m.name} = {answer_literal(answers[m.name], m)}"
-              for m in policy.models if m.name in answers]
+    models = [
+        f"{m.name} = {answer_literal(answers[m.name], m)}"
+        for m in policy.models
+        if m.name in answers
+    ]
     if not parts and not models:
         parts = [_any_field(policy, facts)]
     text = "given " + ", ".join(parts) if parts else ""
@@ -296,11 +359,16 @@ def given_line(policy: ir.Policy, example: Example, decision: Decision) -> str:
     return text or "# every test default breaks it"
 
 
-def given_parts(policy: ir.Policy, facts: dict[str, dict[str, Any]],
-                decision: Decision) -> list[str]:
+def given_parts(
+    policy: ir.Policy, facts: dict[str, dict[str, Any]], decision: Decision
+) -> list[str]:
     defaults = default_facts(policy)
-    read = {label for f in decision.trace if f.outcome in ("fired", "unknown") and f.kind == "rule"
-            for label in f.values}
+    read = {
+        label
+        for f in decision.trace
+        if f.outcome in ("fired", "unknown") and f.kind == "rule"
+        for label in f.values
+    }
     parts = []
     for block in policy.facts:
         for info in block.fields:

@@ -13,14 +13,22 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from rulelang import ir
+from rulelang.app import open_pair
+from rulelang.cli.common import (
+    Subparsers,
+    add_models_option,
+    bindings_of,
+    facts_file,
+    hypothesis_cache,
+)
 from rulelang.decision import ACTIONS, json_default
-from rulelang.diff import (
+from rulelang.errors import UsageError
+from rulelang.review.diff import (
     AnswerSampler,
     DiffReport,
     Draw,
@@ -40,8 +48,43 @@ from rulelang.diff import (
     log_records,
     no_answers,
 )
-from rulelang.errors import Diagnostic, ModelBindingFailed
-from rulelang.program import CompiledPolicy
+from rulelang.review.testing import show
+from rulelang.store.errors import StoreError
+from rulelang.store.log import open_log
+
+
+def register(sub: Subparsers) -> None:
+    diff = sub.add_parser("diff", help="compare two versions of a policy over the same facts")
+    diff.add_argument("old", type=Path, help="the policy as it is")
+    diff.add_argument("new", type=Path, help="the policy as it would be")
+    diff.add_argument("--facts", type=Path, help="JSONL or CSV facts to decide with both")
+    diff.add_argument(
+        "--log",
+        metavar="URL",
+        help="also decide the facts of this decision log's decisions of the old policy",
+    )
+    add_models_option(
+        diff,
+        "bind both versions' models: the models.yaml beside OLD, or PATH "
+        "(default: generated answers, the same for both)",
+    )
+    diff.add_argument(
+        "--generated",
+        type=int,
+        metavar="N",
+        help="also decide N facts "
+        "generated from the new version's declarations (default 500 without "
+        "--facts or --log, else 0)",
+    )
+    diff.add_argument("--seed", type=int, default=0, help="seed for generated facts and answers")
+    diff.add_argument(
+        "--examples", type=int, metavar="K", help="examples shown per kind of change (default 3)"
+    )
+    diff.add_argument("--max-changed", metavar="N|P%", help="exit 1 when more decisions change")
+    diff.add_argument("--rejects", type=Path, help="write the records set aside here (JSONL)")
+    diff.add_argument("--json", action="store_true", help="the report as JSON")
+    diff.set_defaults(handler=cmd_diff)
+
 
 # ---- the text report ------------------------------------------------------------------------
 
@@ -72,11 +115,15 @@ def _render_edits(found: tuple[Edit, ...]) -> str:
 
 
 def _render_source(s: SourceDiff) -> str:
-    lines = [f"{s.source}: {s.read} read, {s.compared} compared, {s.changed} changed"
-             f" ({_share(s.changed, s.compared)})"]
+    lines = [
+        f"{s.source}: {s.read} read, {s.compared} compared, {s.changed} changed"
+        f" ({_share(s.changed, s.compared)})"
+    ]
     if s.bad or s.rejected_by_old or s.rejected_by_new:
-        lines.append(f"  set aside: {s.bad} bad, {s.rejected_by_old} rejected by old only, "
-                     f"{s.rejected_by_new} rejected by new only")
+        lines.append(
+            f"  set aside: {s.bad} bad, {s.rejected_by_old} rejected by old only, "
+            f"{s.rejected_by_new} rejected by new only"
+        )
     if s.compared:
         lines += _render_matrix(s.actions)
     lines += _render_outputs(s.outputs)
@@ -85,8 +132,9 @@ def _render_source(s: SourceDiff) -> str:
         moved += [f'-"{r}" {n}' for r, n in s.reasons_removed]
         lines.append(f"  reasons: {s.reasons_changed} changed: " + ", ".join(moved))
     if s.review_by:
-        lines.append("  review_by: " + ", ".join(f"{_role(a)} -> {_role(b)} {n}"
-                                                 for a, b, n in s.review_by))
+        lines.append(
+            "  review_by: " + ", ".join(f"{_role(a)} -> {_role(b)} {n}" for a, b, n in s.review_by)
+        )
     lines += _render_rules(s.rules)
     lines += _render_examples(s)
     return "\n".join(lines)
@@ -95,8 +143,10 @@ def _render_source(s: SourceDiff) -> str:
 def _render_matrix(actions: tuple[tuple[str, str, int], ...]) -> list[str]:
     counts = {(a, b): n for a, b, n in actions}
     width = max(6, *(len(str(n)) for n in counts.values()))
-    lines = ["  actions (rows old, columns new):",
-             "    " + " " * 8 + "".join(f"{b:>{width + 2}}" for b in ACTIONS)]
+    lines = [
+        "  actions (rows old, columns new):",
+        "    " + " " * 8 + "".join(f"{b:>{width + 2}}" for b in ACTIONS),
+    ]
     for a in ACTIONS:
         lines.append(f"    {a:<8}" + "".join(f"{counts[(a, b)]:>{width + 2}}" for b in ACTIONS))
     return lines
@@ -107,8 +157,7 @@ def _render_outputs(shifts: tuple[OutputShift, ...]) -> list[str]:
     for o in shifts:
         text = f"    {o.name}: {o.changed} changed"
         if o.total is not None:
-            text += (f" ({o.up} up, {o.down} down), total {_signed(o.total)}, "
-                     f"mean {_signed(o.mean)}")
+            text += f" ({o.up} up, {o.down} down), total {_signed(o.total)}, mean {_signed(o.mean)}"
         lines.append(text)
     return lines
 
@@ -117,12 +166,15 @@ def _render_rules(rules: tuple[RuleShift, ...]) -> list[str]:
     if not rules:
         return []
     width = max(len(r.kind) + len(r.name) + 1 for r in rules)
-    lines = ["  firing changed:", f"    {'':<{width}}  fired old only  fired new only  "
-                                   "in changed decisions"]
+    lines = [
+        "  firing changed:",
+        f"    {'':<{width}}  fired old only  fired new only  in changed decisions",
+    ]
     for r in rules:
         label = f"{r.kind} {r.name}"
-        lines.append(f"    {label:<{width}}  {r.old_only:>14}  {r.new_only:>14}  "
-                     f"{r.in_changed:>20}")
+        lines.append(
+            f"    {label:<{width}}  {r.old_only:>14}  {r.new_only:>14}  {r.in_changed:>20}"
+        )
     return lines
 
 
@@ -138,9 +190,12 @@ def _render_examples(s: SourceDiff) -> list[str]:
                 lines.append(f"      {e.origin} (shown above)")
                 continue
             shown.add(e.origin)
-            lines += [f"      {e.origin}", f"        {e.given}",
-                      f"        old: {_outcome(e.old, e.new)}",
-                      f"        new: {_outcome(e.new, e.old)}"]
+            lines += [
+                f"      {e.origin}",
+                f"        {e.given}",
+                f"        old: {_outcome(e.old, e.new)}",
+                f"        new: {_outcome(e.new, e.old)}",
+            ]
     return lines
 
 
@@ -165,8 +220,10 @@ def _outcome(mine: Outcome, other: Outcome) -> str:
 
 
 def _render_verdict(report: DiffReport) -> str:
-    text = (f"total: {report.compared} compared, {report.changed} changed "
-            f"({_share(report.changed, report.compared)})")
+    text = (
+        f"total: {report.compared} compared, {report.changed} changed "
+        f"({_share(report.changed, report.compared)})"
+    )
     if report.gate is not None:
         verdict = "exceeded" if report.exceeded else "within"
         text += f"; --max-changed {report.gate.text}: {verdict}"
@@ -182,8 +239,6 @@ def _role(role: str) -> str:
 
 
 def _value(value: Any) -> str:
-    from rulelang.testing import show
-
     return show(value)
 
 
@@ -199,10 +254,11 @@ def _signed(value: Any) -> str:
 DEFAULT_GENERATED = 500  # generated facts when no --facts or --log is given
 
 
-def run_diff(args: argparse.Namespace, read: Callable[[Path], Any]) -> int:
+def cmd_diff(args: argparse.Namespace) -> int:
     """``rulelang diff OLD NEW``: 0 when within ``--max-changed`` (or no gate), else 1."""
+    hypothesis_cache()
     gate = _checked_usage(args)
-    versions = load_versions(args.old, args.new, args.models, read)
+    versions = load_versions(args)
     with ExitStack() as stack:
         reject = _rejects_writer(args.rejects, stack)
         report = diff_report(versions, _sources(args, versions, reject, stack), gate)
@@ -214,14 +270,11 @@ def run_diff(args: argparse.Namespace, read: Callable[[Path], Any]) -> int:
 
 
 def _checked_usage(args: argparse.Namespace) -> Gate | None:
-    from rulelang.cli import UsageError
-
     for flag in ("generated", "examples"):
         if (getattr(args, flag) or 0) < 0:
             raise UsageError(f"--{flag} takes a count >= 0")
-    for path in (args.facts, args.models):
-        if path is not None and not path.is_file():
-            raise UsageError(f"no such file: {path}")
+    if args.facts is not None:
+        facts_file(args.facts)
     if args.generated == 0 and not (args.facts or args.log):
         raise UsageError("nothing to compare: give --facts, --log or --generated N")
     try:
@@ -230,42 +283,19 @@ def _checked_usage(args: argparse.Namespace) -> Gate | None:
         raise UsageError(str(exc)) from None
 
 
-def load_versions(old_path: Path, new_path: Path, models_yaml: Path | None,
-                  read: Callable[[Path], Any]) -> Versions:
+def load_versions(args: argparse.Namespace) -> Versions:
     """Check and compile both files; bind both from one models.yaml, or bind nothing."""
-    from rulelang.program import compile_file
-
-    old, new = compile_file(read(old_path)), compile_file(read(new_path))
-    bound = bind_both(models_yaml, old, new) if models_yaml is not None else None
-
-    def compiled(policy: ir.Policy) -> CompiledPolicy:
-        if bound is None:  # every decision gets fixed answers
-            return CompiledPolicy(policy, {}, allow_unbound=True)
-        return CompiledPolicy(policy, {m.name: bound[m.name] for m in policy.models
-                                       if m.name in bound})
-
-    return Versions(compiled(old), compiled(new), str(old_path), str(new_path))
+    old, new = open_pair(args.old, args.new, bindings=bindings_of(args.models))
+    return Versions(old, new, str(args.old), str(args.new))
 
 
-def bind_both(path: Path, old: ir.Policy, new: ir.Policy) -> dict[str, Any]:
-    """One instance per model, shared by both versions, so both get the same answers."""
-    from rulelang.models.registry import ModelBindingError, load_models_yaml
-    from rulelang.program import signatures
-
-    try:
-        return dict(load_models_yaml(path, {**signatures(old), **signatures(new)},
-                                     require_all=False))
-    except ModelBindingError as exc:
-        raise ModelBindingFailed([Diagnostic("E403", str(m), None, "") for m in exc.messages]
-                                 ) from None
-
-
-def _sources(args: argparse.Namespace, versions: Versions, reject: Reject | None,
-             stack: ExitStack) -> Iterator[SourceDiff]:
+def _sources(
+    args: argparse.Namespace, versions: Versions, reject: Reject | None, stack: ExitStack
+) -> Iterator[SourceDiff]:
     keep = 3 if args.examples is None else args.examples
 
     def draw() -> Draw:
-        return no_answers if args.models else AnswerSampler(versions, args.seed)
+        return no_answers if args.models is not None else AnswerSampler(versions, args.seed)
 
     if args.facts:
         records = file_records(args.facts, versions, draw())
@@ -274,16 +304,16 @@ def _sources(args: argparse.Namespace, versions: Versions, reject: Reject | None
         log = _open_log(args.log, stack)
         records = log_records(log, versions.old.name, versions, draw())
         yield compare(versions, records, f"log {args.log}", keep=keep, reject=reject)
-    count = args.generated if args.generated is not None else \
-        (0 if args.facts or args.log else DEFAULT_GENERATED)
+    count = (
+        args.generated
+        if args.generated is not None
+        else (0 if args.facts or args.log else DEFAULT_GENERATED)
+    )
     if count:
         yield compare_generated(versions, count, args.seed, keep=keep, reject=reject)
 
 
 def _open_log(url: str, stack: ExitStack) -> Any:
-    from rulelang.cli import UsageError
-    from rulelang.store import StoreError, open_log
-
     try:
         log = open_log(url, create=False)
     except StoreError as exc:

@@ -2,30 +2,27 @@
 
 ``register(subparsers)`` adds the subcommands to the main ``rulelang`` parser; each
 parsed namespace carries ``handler``, a function ``(args) -> int`` that returns the exit
-status (0 ok, 1 a refusal or a failed verification, 2 bad usage) and prints errors
-as one clear line, never a traceback. ``run(argv)`` runs them standalone.
+status (0 ok, 1 a refusal or a failed verification). Errors are raised, and
+``rulelang.cli.main`` prints them as one line (2 for bad usage).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from rulelang.app import open_source
+from rulelang.errors import UsageError
 from rulelang.store.chain import ChainHead, verify
 from rulelang.store.codec import canonical_json
 from rulelang.store.errors import (
-    LogUnavailable,
     OverrideRefused,
-    ReviewError,
-    StoreError,
-    UnknownDecision,
 )
 from rulelang.store.explain import explain_logged, show
 from rulelang.store.labels import FORMATS, export_labels
@@ -63,26 +60,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     trust.set_defaults(handler=_handler(_report))
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` with only the store's subcommands and run the handler."""
-    parser = argparse.ArgumentParser(prog="rulelang")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    result: int = args.handler(args)
-    return result
-
-
 def load_policy_from_source(source: str, policy_hash: str) -> CheckingPolicy:
-    """Compile a policy's logged source (``rulelang.program.load_source``)."""
-    try:
-        program = importlib.import_module("rulelang.program")
-    except ImportError as exc:
-        raise ReviewError(f"cannot check overrides: rulelang.program is missing ({exc})") from exc
-    # check_override reads facts and outputs only: the policy's models need no binding.
-    policy: CheckingPolicy = program.load_source(
-        source, name=f"<log {policy_hash}>", allow_unbound=True
-    )
-    return policy
+    """Compile a policy's logged source; check_override reads facts and outputs only,
+    so the policy's models need no binding."""
+    return open_source(source, name=f"<log {policy_hash}>", allow_unbound=True)
 
 
 def parse_value(text: str) -> Any:
@@ -121,8 +102,11 @@ def _add_review(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
     approve = commands.add_parser("approve", parents=[log, person], help="agree with the policy")
     approve.add_argument("id")
     approve.add_argument("--note", default="")
-    approve.add_argument("--audit", action="store_true",
-                         help="also a decision no rule sent to review (an audit sample)")
+    approve.add_argument(
+        "--audit",
+        action="store_true",
+        help="also a decision no rule sent to review (an audit sample)",
+    )
     approve.set_defaults(handler=_handler(_review_approve))
     override = commands.add_parser(
         "override", parents=[log, person], help="change one output within the policy's rights"
@@ -155,15 +139,8 @@ def _add_audit(subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 def _handler(body: Handler) -> Callable[[argparse.Namespace], int]:
     def handle(args: argparse.Namespace) -> int:
         target = args.log or os.environ.get(LOG_ENV) or DEFAULT_LOG
-        try:
-            with open_log(target, create=False) as log:
-                return body(args, log)
-        except StoreError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2 if isinstance(exc, (LogUnavailable, UnknownDecision)) else 1
-        except BrokenPipeError:  # `| head` closed the pipe: stop quietly
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
+        with open_log(target, create=False) as log:
+            return body(args, log)
 
     return handle
 
@@ -208,14 +185,13 @@ def _review_approve(args: argparse.Namespace, log: DecisionLog) -> int:
 def _review_override(args: argparse.Namespace, log: DecisionLog) -> int:
     output, sep, text = args.assignment.partition("=")
     if not sep or not output.strip():
-        print(f"error: expected OUTPUT=VALUE, got {args.assignment!r}", file=sys.stderr)
-        return 2
+        raise UsageError(f"expected OUTPUT=VALUE, got {args.assignment!r}")
     desk = ReviewDesk(log, lambda phash, source: load_policy_from_source(source, phash))
     try:
         done = desk.override(args.id, output.strip(), parse_value(text), args.person, args.role,
                              args.reason)  # fmt: skip
     except OverrideRefused as exc:
-        print(f"refused: {exc.override.refusal} (recorded in the log)", file=sys.stderr)
+        print(f"rulelang: refused: {exc.override.refusal} (recorded in the log)", file=sys.stderr)
         return 1
     change = f"{done.output} changed from {show(done.old)} to {show(done.new)}"
     print(f"decision {done.decision_id}: {change} by {done.person} ({done.role}); "
@@ -227,8 +203,7 @@ def _audit_verify(args: argparse.Namespace, log: DecisionLog) -> int:
     try:
         anchor = ChainHead.parse(args.anchor) if args.anchor else None
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
     result = verify(log, anchor)
     if args.json:
         _print_json(result.to_dict())
@@ -268,7 +243,3 @@ def _event_dict(event: ReviewEvent) -> dict[str, Any]:
 def _print_json(value: Any) -> None:
     """One line of canonical JSON: Decimals stay exact numbers."""
     print(canonical_json(value))
-
-
-if __name__ == "__main__":
-    sys.exit(run())

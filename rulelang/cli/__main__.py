@@ -1,0 +1,5 @@
+"""``python -m rulelang.cli ...``: the same as ``rulelang ...``."""
+
+from rulelang.cli.main import entry
+
+entry()
