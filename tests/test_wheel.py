@@ -111,8 +111,15 @@ def test_the_fresh_venv_does_not_see_the_checkout(installed: Installed) -> None:
 
 
 def test_installed_check(installed: Installed) -> None:
-    done = checked(installed.run(installed.bin / "rulelang", "check", RETAIL))
-    assert done.stdout.startswith(f"ok: {RETAIL}: 6 rules")
+    alone = installed.work / "policy.rule"  # no models.yaml beside it: the text is checked
+    alone.write_text(RETAIL.read_text(encoding="utf-8"), encoding="utf-8")
+    done = checked(installed.run(installed.bin / "rulelang", "check", alone))
+    assert done.stdout.startswith(f"ok: {alone}: 6 rules")
+
+
+def test_installed_check_binds_and_names_the_missing_extra(installed: Installed) -> None:
+    done = installed.run(installed.bin / "rulelang", "check", RETAIL)
+    assert done.returncode == 1 and "rulelang[ml]" in done.stderr
 
 
 def test_the_wheel_requires_what_rulelang_test_imports(installed: Installed) -> None:
