@@ -46,7 +46,14 @@ def open_policy(
     source = read_source(path)
     policy = compile_file(source)
     found = bindings_file(Path(path), bindings, policy)
-    return bind(policy, models, found, allow_unbound=allow_unbound, strict_fields=strict_fields)
+    return bind(
+        policy,
+        models,
+        found,
+        allow_unbound=allow_unbound,
+        strict_fields=strict_fields,
+        source_text=source.text,
+    )
 
 
 load = open_policy  # the name LANGUAGE.md's Python API uses: the same function
@@ -57,7 +64,7 @@ def open_source(
     name: str = "<string>",
     *,
     models: Mapping[str, Any] | None = None,
-    bindings: str | Path | Literal[False] | None = False,
+    bindings: Bindings = False,
     allow_unbound: bool = False,
     strict_fields: bool = False,
 ) -> CompiledPolicy:
@@ -65,7 +72,14 @@ def open_source(
     so no bindings file is looked for unless ``bindings`` names one."""
     policy = compile_file(SourceFile(name, text))
     found = Path(bindings) if bindings else None
-    return bind(policy, models, found, allow_unbound=allow_unbound, strict_fields=strict_fields)
+    return bind(
+        policy,
+        models,
+        found,
+        allow_unbound=allow_unbound,
+        strict_fields=strict_fields,
+        source_text=text,
+    )
 
 
 def read_source(path: str | Path) -> SourceFile:
@@ -94,6 +108,7 @@ def bind(
     *,
     allow_unbound: bool = False,
     strict_fields: bool = False,
+    source_text: str = "",
 ) -> CompiledPolicy:
     """Bind a checked policy: Python ``models`` first, the rest from ``file``."""
     given = dict(models or {})
@@ -103,7 +118,11 @@ def bind(
         else {}
     )
     return CompiledPolicy(
-        policy, {**from_file, **given}, allow_unbound=allow_unbound, strict_fields=strict_fields
+        policy,
+        {**from_file, **given},
+        allow_unbound=allow_unbound,
+        strict_fields=strict_fields,
+        source_text=source_text,
     )
 
 
@@ -115,7 +134,7 @@ def bind_file(
     require_all: bool = True,
 ) -> dict[str, Model]:
     """Build the models a models.yaml binds, checked against ``wanted``. Models named in
-    ``skip`` (bound in Python) are not built: their file entries are only checked to exist."""
+    ``skip`` (bound in Python) are neither built nor checked: Python's binding wins."""
     from rulelang.models.registry import load_models_yaml
 
     skip = skip or {}
@@ -129,11 +148,14 @@ def open_pair(
     """Two versions of a policy, for a diff. With a bindings file (``None``: the one
     beside ``old``), one instance per model serves both, so both get the same answers;
     with ``bindings=False`` nothing is bound and no model answers."""
-    policies = compile_file(read_source(old)), compile_file(read_source(new))
+    sources = read_source(old), read_source(new)
+    policies = compile_file(sources[0]), compile_file(sources[1])
     if bindings is False:
-        return bind(policies[0], {}, None, allow_unbound=True), bind(
-            policies[1], {}, None, allow_unbound=True
+        unbound = (
+            bind(p, {}, None, allow_unbound=True, source_text=src.text)
+            for p, src in zip(policies, sources, strict=True)
         )
+        return next(unbound), next(unbound)
     file = bindings_file(Path(old), bindings, policies[0]) or bindings_file(
         Path(new), bindings, policies[1]
     )
@@ -142,8 +164,13 @@ def open_pair(
     shared = bind_file(
         file, {**signatures(policies[0]), **signatures(policies[1])}, require_all=False
     )
-    old_bound, new_bound = (
-        bind(p, {m.name: shared[m.name] for m in p.models if m.name in shared}, None)
-        for p in policies
+    bound = (
+        bind(
+            p,
+            {m.name: shared[m.name] for m in p.models if m.name in shared},
+            None,
+            source_text=src.text,
+        )
+        for p, src in zip(policies, sources, strict=True)
     )
-    return old_bound, new_bound
+    return next(bound), next(bound)

@@ -160,8 +160,10 @@ class CompiledPolicy:
         *,
         allow_unbound: bool = False,
         strict_fields: bool = False,
+        source_text: str = "",
     ) -> None:
         self.policy = policy
+        self.source_text = source_text  # the `.rule` text, as read once (the log keeps it)
         with gc_paused():
             self.generated = generate(policy)
             self.validator = FactsValidator(policy.facts, strict_fields=strict_fields)

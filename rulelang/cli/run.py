@@ -18,7 +18,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
-from rulelang.app import open_policy, read_source
+from rulelang.app import open_policy
 from rulelang.cli.common import Subparsers, facts_file, print_warnings
 from rulelang.decision import json_default
 from rulelang.inputs import Line, chunks, count_records, read_facts
@@ -57,18 +57,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     compiled = open_policy(args.policy, bindings=args.models, strict_fields=args.strict_fields)
     print_warnings(compiled.warnings)
     facts_file(args.facts)
-    return Runner(compiled, args, read_source(args.policy).text).run()
+    return Runner(compiled, args).run()
 
 
 class Runner:
     """One `rulelang run`: reads, decides, writes, counts."""
 
-    def __init__(
-        self, compiled: CompiledPolicy, args: argparse.Namespace, policy_text: str
-    ) -> None:
+    def __init__(self, compiled: CompiledPolicy, args: argparse.Namespace) -> None:
         self.compiled = compiled
         self.args = args
-        self.policy_text = policy_text
         self.counts: Counter[str] = Counter()
         self.log: LogWriter | None = None
         self.run_id = args.run_id or f"run-{uuid.uuid4().hex[:12]}"
@@ -121,7 +118,7 @@ class Runner:
                 self.compiled.policy_hash,
                 self.compiled.name,
                 self.compiled.version,
-                self.policy_text,
+                self.compiled.source_text,
             )
             self.done = log.done_lines(self.run_id)
         finally:
