@@ -15,18 +15,19 @@ from typing import Any
 from rulelang import ir
 from rulelang import nodes as n
 from rulelang import types as t
+from rulelang.decision import ACTIONS, RESERVED_OUTPUTS
 from rulelang.errors import CheckError, Diagnostic, did_you_mean
+from rulelang.operators import BINARY, FUNCTIONS, UNARY
 from rulelang.source import Span
 from rulelang.templates import Expanded
 
 ERROR = t.Type("error")
-BUILTINS = ("abs", "max", "min", "money", "number", "round")
+BUILTINS = tuple(FUNCTIONS)
 # Words that the grammar reads as the language's own wherever they stand bare (in a
 # condition or an action), so an output, facts block or model so named is unusable.
 # tests/test_checker.py derives this set from the grammar and checks it.
 RESERVED = frozenset({"allow", "block", "boost", "end", "false", "if", "not", "review", "true"})
-ACTION_LEVEL = {"allow": 0, "review": 1, "block": 2}
-COMPARE_OPS = ("==", "!=", "<", "<=", ">", ">=")
+ACTION_LEVEL = {name: level for level, name in enumerate(ACTIONS)}  # allow < review < block
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +164,7 @@ class Checker:
 
     def facts_block(self, block: n.FactsBlock) -> None:
         self.reserved(block.name, "a facts block", block.span)
-        if block.name in self.facts or block.name in ("action", "review_by", "reasons"):
+        if block.name in self.facts or block.name in RESERVED_OUTPUTS:
             self.error("E202", f"duplicate facts name `{block.name}`", block.span)
             return
         fields: list[ir.FieldInfo] = []
@@ -311,13 +312,8 @@ class Checker:
     # ---- outputs, rules, constraints ----------------------------------------------------
     def output_decl(self, decl: n.OutputDecl) -> None:
         self.reserved(decl.name, "an output", decl.span)
-        if decl.name in self.outputs or decl.name in ("action", "reasons", "review_by"):
-            self.error(
-                "E202",
-                f"duplicate output `{decl.name}`",
-                decl.span,
-                "`action`, `reasons` and `review_by` are built in",
-            )
+        if decl.name in self.outputs or decl.name in RESERVED_OUTPUTS:
+            self.error("E202", f"duplicate output `{decl.name}`", decl.span, built_in_hint())
             return
         if decl.name in self.facts:
             self.error("E202", f"output `{decl.name}` has the name of a facts block", decl.span)
@@ -513,7 +509,7 @@ class Checker:
         return ir.TestCase(test.name, tuple(given), tuple(models), tuple(expects), test.span)
 
     def given(self, clause: n.Given) -> tuple[str, str, Any] | None:
-        if clause.path.dotted in (*self.outputs, "action", "review_by", "reasons"):
+        if clause.path.dotted in (*self.outputs, *RESERVED_OUTPUTS):
             self.given_output(clause.path.span)
             return None
         field = self.name(
@@ -752,9 +748,10 @@ class Checker:
 
     def builtin(self, node: n.Call, scope: Scope) -> ir.Expr:
         args = [self.expr(a, scope) for a in node.args]
-        arity = {"abs": 1, "money": 1, "number": 1, "round": (1, 2), "min": 2, "max": 2}[node.func]
-        if len(args) not in (arity if isinstance(arity, tuple) else (arity,)):
-            self.error("E316", f"`{node.func}` takes {arity} arguments", node.span)
+        arity = FUNCTIONS[node.func].arity
+        if len(args) not in arity:
+            shown = arity[0] if len(arity) == 1 else arity
+            self.error("E316", f"`{node.func}` takes {shown} arguments", node.span)
             return poison(node.span)
         if any(a.type == ERROR for a in args):
             return poison(node.span)
@@ -795,7 +792,7 @@ class Checker:
         operand = self.expr(node.operand, scope)
         if operand.type == ERROR:
             return operand
-        if node.op == "not":
+        if UNARY[node.op].kind == "not":
             self.expect_bool(operand, node.operand.span)
             return ir.Not(operand, t.BOOL, node.span, operand.unknown)
         if not operand.type.numeric:
@@ -808,15 +805,16 @@ class Checker:
             self.error("E303", f"expected true or false, got {expr.type}", span)
 
     def expr_binary(self, node: n.Binary, scope: Scope) -> ir.Expr:
-        if node.op in ("and", "or", "implies"):
+        kind = BINARY[node.op].kind
+        if kind == "logic":
             return self.logic(node, scope)
-        if node.op == "??":
+        if kind == "coalesce":
             return self.coalesce(node, scope)
         left, right = self.expr(node.left, scope), self.expr(node.right, scope)
         if ERROR in (left.type, right.type):
             return poison(node.span)
         unknown = left.unknown or right.unknown
-        if node.op in COMPARE_OPS:
+        if kind == "compare":
             return self.compare(node, left, right, unknown)
         if not (left.type.numeric and right.type.numeric):
             self.error(
@@ -845,7 +843,7 @@ class Checker:
             hint = mix_hint(left.type, right.type)
             self.error("E306", f"cannot compare {left.type} with {right.type}", node.span, hint)
             return poison(node.span)
-        ordered = node.op not in ("==", "!=")
+        ordered = BINARY[node.op].ordered
         if ordered and not (left.type.numeric or left.type.kind == "action"):
             self.error(
                 "E306",
@@ -1105,18 +1103,14 @@ def fold(expr: ir.Expr) -> ir.Expr:
     return evaluate_constant(expr)
 
 
-def models_in(expr: Any) -> set[str]:
-    found: set[str] = set()
-    if isinstance(expr, ir.ModelCall):
-        found.add(expr.model)
-    for name in getattr(expr, "__slots__", ()):
-        value = getattr(expr, name)
-        if isinstance(value, tuple):
-            for v in value:
-                found |= models_in(v)
-        elif hasattr(value, "unknown"):
-            found |= models_in(value)
-    return found
+def models_in(expr: ir.Expr) -> set[str]:
+    return {node.model for node in ir.walk(expr) if isinstance(node, ir.ModelCall)}
+
+
+def built_in_hint() -> str:
+    """`action`, `reasons` and `review_by` are built in."""
+    names = [f"`{name}`" for name in RESERVED_OUTPUTS]
+    return f"{', '.join(names[:-1])} and {names[-1]} are built in"
 
 
 def present_labels(expr: ir.Expr) -> frozenset[str]:

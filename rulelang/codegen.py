@@ -5,27 +5,37 @@ and which rules fired) and ``explain`` (also what each rule read and changed).
 Nothing a `.rule` file says is spliced into the source: user values and names go
 into the constants table and are referred to by minted names (``C3``); the only
 identifiers emitted are minted ones. ``line_map`` maps generated lines back to
-rules, for error reports.
+the rule, constraint or output whose code they are, for error reports.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from rulelang import ir
-from rulelang.runtime import ACTION_NAMES
+from rulelang.decision import ACTIONS
+from rulelang.operators import BINARY, FUNCTIONS, UNARY
 
 HELPERS = ("div", "round_half_up", "to_money", "Firing", "tnew", "NOCHANGE")
-_OPS = {"==", "!=", "<", "<=", ">", ">=", "+", "-", "*"}
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """What the generated lines from one point on compute, for error reports."""
+
+    kind: str  # "rule" | "ensure" | "output" (its starting value) | "" (set-up code)
+    name: str = ""
+    line: int = 0  # the declaration's line in the `.rule` file
 
 
 @dataclass(frozen=True, slots=True)
 class Generated:
     source: str
     constants: tuple[Any, ...]
-    line_map: dict[int, str]  # generated line -> rule or constraint name
+    line_map: dict[int, Origin]  # first generated line of a stretch -> what it computes
     functions: dict[str, tuple[int, int]]  # "decide"/"explain" -> (first, last + 1) line index
 
     def only(self, name: str) -> str:
@@ -51,7 +61,7 @@ class CodeGen:
         self.policy = policy
         self.constants: list[Any] = []
         self._const_index: dict[tuple[type, Any], int] = {}
-        self.line_map: dict[int, str] = {}
+        self.line_map: dict[int, Origin] = {}
         self.functions: dict[str, tuple[int, int]] = {}
         self.lines: list[str] = []
         self.temps = 0
@@ -88,7 +98,7 @@ class CodeGen:
         return [*header, *body, "    return decide, explain"]
 
     def const_comment(self) -> str:
-        # The policy name is an identifier ([a-z_][a-z0-9_]*): safe in a comment.
+        # The policy name is an identifier ([A-Za-z_][A-Za-z0-9_]*): safe in a comment.
         return f"policy {self.policy.name}"
 
     def emit(self, depth: int, text: str) -> None:
@@ -96,6 +106,7 @@ class CodeGen:
 
     def function(self) -> None:
         name = "explain" if self.explain else "decide"
+        self.mark(Origin(""))  # nothing of the other function's last rule runs here
         self.emit(0, f"def {name}(facts, frame):")
         for facts, var in self.facts_vars.items():
             self.emit(1, f"{var} = facts[{self.const(facts)}]")
@@ -109,7 +120,9 @@ class CodeGen:
                 else f"{var} = {self.facts_vars[facts]}[{key}]",
             )
         for out in self.policy.outputs:
+            self.mark(Origin("output", out.name, out.span.line))
             self.emit(1, f"{self.output_vars[out.name]} = {self.expr(out.init)}")
+        self.mark(Origin(""))
         self.emit(1, "A = 0")
         self.emit(1, "RB = ''")
         self.emit(1, "reasons = []")
@@ -127,12 +140,13 @@ class CodeGen:
         self.emit(1, f"return {{{outputs}}}, A, reasons, RB, fired, trace")
 
     # ---- rules and constraints --------------------------------------------------------
-    def mark(self, name: str) -> None:
-        self.line_map[self.done_lines + len(self.lines) + 1] = name
+    def mark(self, origin: Origin) -> None:
+        """The next line, and those after it up to the next mark, compute ``origin``."""
+        self.line_map[self.done_lines + len(self.lines) + 1] = origin
 
     def rule(self, rule: ir.Rule) -> None:
         self.emit(1, f"# rule {rule.name} (line {rule.line})")
-        self.mark(rule.name)
+        self.mark(Origin("rule", rule.name, rule.line))
         name = self.const(rule.name)
         self.forget_seen(rule.cond)
         if rule.cond.unknown:
@@ -176,7 +190,7 @@ class CodeGen:
         for r in rule.reads:
             src = self.expr(r)
             if isinstance(r, ir.Output) and r.name == "action":
-                src = f"{self.const(ACTION_NAMES)}[A]"
+                src = f"{self.const(ACTIONS)}[A]"
             seen.setdefault(r.label, src)
         pairs = [f"{self.const(k)}: {v}" for k, v in seen.items()]
         if calls_model(rule.cond):
@@ -189,23 +203,31 @@ class CodeGen:
             self.emit(1, "frame.seen = {}")
 
     def statement(self, st: ir.Statement) -> None:
-        if isinstance(st, ir.RaiseAction):
-            self.raise_action(st)
-            return
-        var = self.output_vars[st.output]
-        first = st.output not in self.changed  # the first change records the old value
-        self.changed.add(st.output)
-        if self.explain and first:
-            self.emit(2, f"ch[{self.const(st.output)}] = [{var}, None]")
-        if isinstance(st, ir.SetOutput):
-            self.emit(2, f"{var} = {self.expr(st.value)}")
-        else:
-            self.emit(2, f"{var} = {var} * {self.expr(st.factor)}")
-        if self.explain:
-            self.emit(2, f"ch[{self.const(st.output)}][1] = {var}")
+        method = getattr(self, "gen_" + type(st).__name__.lower())
+        method(st)
 
-    def raise_action(self, st: ir.RaiseAction) -> None:
-        names = self.const(ACTION_NAMES)
+    def gen_setoutput(self, st: ir.SetOutput) -> None:
+        self.change(st.output, lambda: self.expr(st.value))
+
+    def gen_boostoutput(self, st: ir.BoostOutput) -> None:
+        self.change(st.output, lambda: f"{self.output_vars[st.output]} * {self.expr(st.factor)}")
+
+    def change(self, output: str, value: Callable[[], str]) -> None:
+        """Set an output; the explain path notes its old value (once) and its new one.
+
+        ``value`` is generated after the note, so constants are numbered in line order.
+        """
+        var = self.output_vars[output]
+        first = output not in self.changed  # the first change records the old value
+        self.changed.add(output)
+        if self.explain and first:
+            self.emit(2, f"ch[{self.const(output)}] = [{var}, None]")
+        self.emit(2, f"{var} = {value()}")
+        if self.explain:
+            self.emit(2, f"ch[{self.const(output)}][1] = {var}")
+
+    def gen_raiseaction(self, st: ir.RaiseAction) -> None:
+        names = self.const(ACTIONS)
         if self.explain:
             self.emit(2, "a0 = A")
         self.emit(2, f"A = A if A >= {st.level} else {st.level}")
@@ -218,7 +240,7 @@ class CodeGen:
 
     def ensure(self, ensure: ir.Ensure) -> None:
         self.emit(1, f"# ensure {ensure.name} (line {ensure.line})")
-        self.mark(ensure.name)
+        self.mark(Origin("ensure", ensure.name, ensure.line))
         name = self.const(ensure.name)
         self.forget_seen(ensure.cond)
         self.emit(1, f"if ({self.expr(ensure.cond)}) is not True:")
@@ -239,7 +261,7 @@ class CodeGen:
             return
         self.emit(1, "# every constraint must hold now; if one cannot, the decision is blocked")
         for ensure in self.policy.ensures:
-            self.mark(ensure.name)
+            self.mark(Origin("ensure", ensure.name, ensure.line))
             reason = self.const(f"constraint {ensure.name} could not be satisfied")
             self.emit(1, f"if ({self.expr(ensure.cond)}) is not True:")
             self.emit(2, "A = 2")
@@ -305,17 +327,20 @@ class CodeGen:
         return self.strict([e.expr], lambda a: f"float({a[0]})")
 
     def gen_arith(self, e: ir.Arith) -> str:
-        if e.op == "/":
-            return self.strict([e.left, e.right], lambda a: f"div({a[0]}, {a[1]})")
-        assert e.op in _OPS
-        return self.strict([e.left, e.right], lambda a: f"({a[0]} {e.op} {a[1]})")
-
-    def gen_neg(self, e: ir.Neg) -> str:
-        return self.strict([e.operand], lambda a: f"(-{a[0]})")
+        return self.binary(e)
 
     def gen_compare(self, e: ir.Compare) -> str:
-        assert e.op in _OPS
-        return self.strict([e.left, e.right], lambda a: f"({a[0]} {e.op} {a[1]})")
+        return self.binary(e)
+
+    def binary(self, e: ir.Arith | ir.Compare) -> str:
+        # The Python comes from the operator table, never from the IR's text.
+        op = BINARY[e.op]
+        if op.helper:
+            return self.strict([e.left, e.right], lambda a: f"{op.helper}({a[0]}, {a[1]})")
+        return self.strict([e.left, e.right], lambda a: f"({a[0]} {op.python} {a[1]})")
+
+    def gen_neg(self, e: ir.Neg) -> str:
+        return self.strict([e.operand], lambda a: f"({UNARY['-'].python}{a[0]})")
 
     def gen_inrange(self, e: ir.InRange) -> str:
         op = "<=" if e.high_inclusive else "<"
@@ -331,21 +356,15 @@ class CodeGen:
         return self.strict([e.value, *e.items], lambda a: f"({a[0]} in ({', '.join(a[1:])},))")
 
     def gen_builtin(self, e: ir.Builtin) -> str:
-        fn = {
-            "abs": "abs",
-            "min": "min",
-            "max": "max",
-            "round": "round_half_up",
-            "money": "to_money",
-            "number": "float",
-        }[e.func]
+        fn = FUNCTIONS[e.func].python
         return self.strict(list(e.args), lambda a: f"{fn}({', '.join(a)})")
 
     def gen_not(self, e: ir.Not) -> str:
+        not_ = UNARY["not"].python
         if not e.unknown:
-            return f"(not {self.expr(e.operand)})"
+            return f"({not_} {self.expr(e.operand)})"
         t = f"t{self.mint()}"
-        return f"(None if ({t} := {self.expr(e.operand)}) is None else not {t})"
+        return f"(None if ({t} := {self.expr(e.operand)}) is None else {not_} {t})"
 
     def gen_present(self, e: ir.Present) -> str:
         op = "is" if e.negate else "is not"
@@ -364,21 +383,17 @@ class CodeGen:
 
     def gen_logic(self, e: ir.Logic) -> str:
         left, right = self.expr(e.left), self.expr(e.right)
+        op = BINARY[e.op]
         if not e.unknown:
-            if e.op == "implies":
-                return f"(not {left} or {right})"
-            return f"({left} {e.op} {right})"
+            return f"({left} {op.python} {right})" if op.python else f"(not {left} or {right})"
         t1, t2 = f"t{self.mint()}", f"t{self.mint()}"
-        stop = "False" if e.op == "and" else "True"
-        stop_value = "False" if e.op == "and" else "True"
-        if e.op == "implies":
-            stop, stop_value = "False", "True"
-        decisive = "False" if e.op == "and" else "True"
-        rest = "True" if e.op == "and" else "False"
+        logic = op.logic
+        assert logic is not None
+        stop, stop_value, decisive = logic.stop, logic.stop_result, logic.decisive
         return (
             f"({stop_value} if ({t1} := {left}) is {stop} else ({decisive} if "
             f"({t2} := {right}) is {decisive} else (None if {t1} is None or {t2} is None "
-            f"else {rest})))"
+            f"else {not decisive})))"
         )
 
     def strict(self, operands: list[ir.Expr], combine: Any, ordered: bool = False) -> str:
@@ -412,44 +427,31 @@ class CodeGen:
 
 def inert(expr: ir.Expr) -> bool:
     """True when evaluating ``expr`` can neither call a model nor raise."""
-    if isinstance(expr, (ir.Const, ir.Field, ir.Output, ir.FactsRef)):
+    return not any(can_call_or_raise(node) for node in ir.walk(expr))
+
+
+def can_call_or_raise(node: ir.Node) -> bool:
+    if isinstance(node, (ir.ModelCall, ir.Builtin)):
         return True
-    if isinstance(expr, (ir.ModelCall, ir.Builtin)) or (
-        isinstance(expr, ir.Arith) and expr.op == "/"
-    ):
-        return False
-    children = [getattr(expr, name) for name in expr.__slots__]
-    subs = [c for c in children if hasattr(c, "unknown")]
-    subs += [i for c in children if isinstance(c, tuple) for i in c]
-    return all(inert(c) for c in subs)
+    return isinstance(node, ir.Arith) and BINARY[node.op].can_fail
 
 
 def calls_model(expr: ir.Expr) -> bool:
     """Whether a condition calls a model anywhere (its answers then go in the trace)."""
-    if isinstance(expr, ir.ModelCall):
-        return True
-    for name in expr.__slots__:
-        value = getattr(expr, name)
-        for child in value if isinstance(value, tuple) else (value,):
-            if hasattr(child, "unknown") and hasattr(child, "__slots__") and calls_model(child):
-                return True
-    return False
+    return any(isinstance(node, ir.ModelCall) for node in ir.walk(expr))
 
 
 def fields_read(policy: ir.Policy) -> list[ir.Field]:
     """Every distinct fact field that the outputs, rules and constraints read."""
-    found: dict[tuple[str, str], ir.Field] = {}
-    stack: list[Any] = [o.init for o in policy.outputs]
+    roots: list[ir.Node] = [o.init for o in policy.outputs]
     for rule in policy.rules:
-        stack += [rule.cond, *rule.then, *rule.if_unknown]
+        roots += [rule.cond, *rule.then, *rule.if_unknown]
     for ensure in policy.ensures:
-        stack += [ensure.cond, *ensure.otherwise]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ir.Field):
-            found.setdefault((node.facts, node.field), node)
-            continue
-        for name in getattr(node, "__slots__", ()):
-            child = getattr(node, name)
-            stack.extend(child if isinstance(child, tuple) else [child])
+        roots += [ensure.cond, *ensure.otherwise]
+    found = {
+        (node.facts, node.field): node
+        for root in roots
+        for node in ir.walk(root)
+        if isinstance(node, ir.Field)
+    }
     return sorted(found.values(), key=lambda f: (f.facts, f.field))

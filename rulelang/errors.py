@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rulelang.diagnostics import lookup
 from rulelang.source import Span
 
 
@@ -27,6 +28,13 @@ class Diagnostic:
     span: Span | None
     help: str = ""
     severity: str = "error"  # "error" | "warning"
+
+    def __post_init__(self) -> None:
+        # A code is a promise to the reader (docs/reference.md explains it): only
+        # catalogued codes, with the catalog's severity, can be reported.
+        entry = lookup(self.code)
+        if entry.severity != self.severity:
+            raise ValueError(f"{self.code} is a {entry.severity}, not a {self.severity}")
 
     def sort_key(self) -> tuple[str, int, str]:
         if self.span is None:
@@ -129,11 +137,42 @@ class FactIssue:
 
 
 class EvaluationError(Exception):
-    """A value error during a decision (division by zero): the decision is blocked."""
+    """A value error during a decision (division by zero): the decision is blocked.
 
-    def __init__(self, message: str, rule: str = "") -> None:
+    Where it happened, when known: in ``rule`` (a rule or constraint), or in the
+    starting value of ``output``, declared at ``line``.
+    """
+
+    def __init__(self, message: str, rule: str = "", output: str = "", line: int = 0) -> None:
         self.rule = rule
+        self.output = output
+        self.line = line
         super().__init__(message)
+
+    @classmethod
+    def at(cls, exc: Exception, rule: str = "", output: str = "", line: int = 0) -> EvaluationError:
+        """``exc`` (an EvaluationError or an ArithmeticError) located where it happened."""
+        message = str(exc) if isinstance(exc, EvaluationError) else f"arithmetic error: {exc}"
+        return cls(message, rule, output, line)
+
+    @property
+    def reason(self) -> str:
+        """The reason a decision that failed gives."""
+        if self.output:
+            where = f"the starting value of {self.output} (line {self.line})"
+            return f"evaluation error in {where}: {self}"
+        return f"evaluation error in {self.rule}: {self}" if self.rule else str(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The decision record's ``error``: where, by the rule or the output and its line."""
+        if self.output:
+            return {
+                "type": "evaluation",
+                "message": str(self),
+                "output": self.output,
+                "line": self.line,
+            }
+        return {"type": "evaluation", "message": str(self), "rule": self.rule}
 
 
 def did_you_mean(name: str, options: Iterable[str]) -> str:

@@ -14,28 +14,18 @@ from decimal import Decimal
 from typing import Any
 
 from rulelang import nodes as n
+from rulelang.operators import BINARY, UNARY
 from rulelang.source import SourceFile, Span
 from rulelang.transformer import parse
 
 Line = tuple[int, str]  # (source line it came from, text)
 WIDTH = 88
 
-_LEVEL = {
-    "implies": 1,
-    "or": 2,
-    "and": 3,
-    "==": 5,
-    "!=": 5,
-    "<": 5,
-    "<=": 5,
-    ">": 5,
-    ">=": 5,
-    "??": 6,
-    "+": 7,
-    "-": 7,
-    "*": 8,
-    "/": 8,
-}
+_LEVEL = {symbol: op.precedence for symbol, op in BINARY.items()}
+# `in` and `is present` bind as comparisons; their value is a `??` (or tighter) and a
+# range's bounds are sums, as the grammar says.
+_COMPARISON, _COALESCE, _SUM = (BINARY[op].precedence for op in ("==", "??", "+"))
+_NOT, _NEG = UNARY["not"].precedence, UNARY["-"].precedence
 
 
 def format_source(text: str, name: str = "<string>") -> str:
@@ -102,7 +92,7 @@ def _header(h: n.PolicyHeader) -> list[Line]:
     return [*lines, _end(h)]
 
 
-_WORD = re.compile(r'"(?:\\.|[^"\\\n])*"|#[^\n]*|->|[a-z_][a-z0-9_]*')
+_WORD = re.compile(r'"(?:\\.|[^"\\\n])*"|#[^\n]*|->|[A-Za-z_][A-Za-z0-9_]*')
 
 
 def _words(span: Span, start: int) -> Iterator[tuple[str, int]]:
@@ -205,7 +195,7 @@ def _override(o: n.OverrideDecl) -> list[Line]:
     text = f"override {o.output.dotted} by {o.role}"
     if o.low is not None and o.high is not None:
         op = ".." if o.high_inclusive else "..<"
-        text += f" within {expr(o.low, 7)} {op} {expr(o.high, 7)}"
+        text += f" within {expr(o.low, _SUM)} {op} {expr(o.high, _SUM)}"
     return [(o.span.line, text)]
 
 
@@ -313,17 +303,22 @@ def _expr(e: n.Expr) -> tuple[str, int]:
         return f"{e.func}({', '.join(expr(a) for a in e.args)})", 10
     if isinstance(e, n.Unary):
         if e.op == "not":
-            return f"not {expr(e.operand, 4)}", 4
-        return f"-{expr(e.operand, 9)}", 9
+            return f"not {expr(e.operand, _NOT)}", _NOT
+        return f"-{expr(e.operand, _NEG)}", _NEG
     if isinstance(e, n.Binary):
         return _binary(e), _LEVEL[e.op]
     if isinstance(e, n.InRange):
         op = ".." if e.high_inclusive else "..<"
-        return f"{expr(e.value, 6)} in {expr(e.low, 7)} {op} {expr(e.high, 7)}", 5
+        return (
+            f"{expr(e.value, _COALESCE)} in {expr(e.low, _SUM)} {op} {expr(e.high, _SUM)}",
+            _COMPARISON,
+        )
     if isinstance(e, n.InSet):
-        return f"{expr(e.value, 6)} in {{{', '.join(expr(i) for i in e.items)}}}", 5
+        items = ", ".join(expr(i) for i in e.items)
+        return f"{expr(e.value, _COALESCE)} in {{{items}}}", _COMPARISON
     if isinstance(e, n.IsPresent):
-        return f"{expr(e.value, 6)} is {'not ' if e.negate else ''}present", 5
+        negate = "not " if e.negate else ""
+        return f"{expr(e.value, _COALESCE)} is {negate}present", _COMPARISON
     return f"if {expr(e.cond, 1)} then {expr(e.then, 1)} else {expr(e.else_)}", 0
 
 
@@ -331,8 +326,8 @@ def _binary(e: n.Binary) -> str:
     level = _LEVEL[e.op]
     if e.op in ("implies", "??"):  # right-associative
         return f"{expr(e.left, level + 1)} {e.op} {expr(e.right, level)}"
-    if level == 5:  # comparisons do not chain
-        return f"{expr(e.left, 6)} {e.op} {expr(e.right, 6)}"
+    if BINARY[e.op].kind == "compare":  # comparisons do not chain
+        return f"{expr(e.left, level + 1)} {e.op} {expr(e.right, level + 1)}"
     return f"{expr(e.left, level)} {e.op} {expr(e.right, level + 1)}"
 
 

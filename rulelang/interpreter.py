@@ -8,39 +8,17 @@ unknown at once, so later operands (and the models they call) are not evaluated.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from rulelang import ir
-from rulelang.decision import Firing
+from rulelang.decision import ACTIONS, Firing
 from rulelang.errors import EvaluationError
-from rulelang.runtime import ACTION_NAMES, Frame, div, round_half_up, to_money
-
-ARITH: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": div,
-}
-COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-BUILTIN: dict[str, Callable[..., Any]] = {
-    "abs": abs,
-    "min": min,
-    "max": max,
-    "round": round_half_up,
-    "money": to_money,
-    "number": float,
-}
+from rulelang.operators import BINARY, FUNCTIONS, UNARY
+from rulelang.runtime import Frame
 
 
 class _Unknown(Exception):
@@ -62,19 +40,39 @@ class State:
 
 
 def run(policy: ir.Policy, facts: dict[str, Any], frame: Frame) -> State:
-    """Decide ``facts`` (already validated) the slow, obvious way, with a full trace."""
+    """Decide ``facts`` (already validated) the slow, obvious way, with a full trace.
+
+    A value error raises an ``EvaluationError`` that says where it happened.
+    """
     state = State(facts, frame)
     for out in policy.outputs:
-        state.outputs[out.name] = evaluate(out.init, state)
+        with located(output=out.name, line=out.span.line):
+            state.outputs[out.name] = evaluate(out.init, state)
     for rule in policy.rules:
-        run_rule(rule, state)
+        with located(rule=rule.name):
+            run_rule(rule, state)
     for ensure in policy.ensures:
-        run_ensure(ensure, state)
+        with located(rule=ensure.name):
+            run_ensure(ensure, state)
     for ensure in policy.ensures:
-        if evaluate(ensure.cond, state) is not True:
-            raise_action(state, 2, f"constraint {ensure.name} could not be satisfied", "")
-            state.trace.append(Firing(ensure.name, ensure.line, "unsatisfiable", kind="ensure"))
+        with located(rule=ensure.name):
+            recheck(ensure, state)
     return state
+
+
+@contextmanager
+def located(rule: str = "", output: str = "", line: int = 0) -> Iterator[None]:
+    """Say where a value error happened: in a rule or constraint, or an output's start."""
+    try:
+        yield
+    except (EvaluationError, ArithmeticError) as exc:
+        raise EvaluationError.at(exc, rule, output, line) from exc
+
+
+def recheck(ensure: ir.Ensure, state: State) -> None:
+    if evaluate(ensure.cond, state) is not True:
+        raise_action(state, 2, f"constraint {ensure.name} could not be satisfied", "")
+        state.trace.append(Firing(ensure.name, ensure.line, "unsatisfiable", kind="ensure"))
 
 
 def run_rule(rule: ir.Rule, state: State) -> None:
@@ -115,29 +113,46 @@ def evaluate_seen(cond: ir.Expr, state: State) -> Any:
 
 def read(expr: ir.Field | ir.Output, state: State) -> Any:
     value = evaluate(expr, state)
-    return ACTION_NAMES[value] if isinstance(expr, ir.Output) and expr.name == "action" else value
+    return ACTIONS[value] if isinstance(expr, ir.Output) and expr.name == "action" else value
 
 
-def execute(statements: tuple[ir.Statement, ...], state: State) -> dict[str, list[Any]]:
-    changes: dict[str, list[Any]] = {}
+Changes = dict[str, list[Any]]
+
+
+def execute(statements: tuple[ir.Statement, ...], state: State) -> Changes:
+    changes: Changes = {}
     for st in statements:
-        if isinstance(st, ir.RaiseAction):
-            before = state.action
-            raise_action(state, st.level, st.reason, st.role)
-            if state.action != before:
-                note(changes, "action", ACTION_NAMES[before], ACTION_NAMES[state.action])
-            continue
-        old = state.outputs[st.output]
-        if isinstance(st, ir.SetOutput):
-            new = evaluate(st.value, state)
-        else:
-            new = old * evaluate(st.factor, state)
-        state.outputs[st.output] = new
-        note(changes, st.output, old, new)
+        _EXECUTE[type(st)](st, state, changes)
     return changes
 
 
-def note(changes: dict[str, list[Any]], name: str, old: Any, new: Any) -> None:
+def _set_output(st: ir.SetOutput, state: State, changes: Changes) -> None:
+    old = state.outputs[st.output]
+    state.outputs[st.output] = new = evaluate(st.value, state)
+    note(changes, st.output, old, new)
+
+
+def _boost_output(st: ir.BoostOutput, state: State, changes: Changes) -> None:
+    old = state.outputs[st.output]
+    state.outputs[st.output] = new = old * evaluate(st.factor, state)
+    note(changes, st.output, old, new)
+
+
+def _raise_action(st: ir.RaiseAction, state: State, changes: Changes) -> None:
+    before = state.action
+    raise_action(state, st.level, st.reason, st.role)
+    if state.action != before:
+        note(changes, "action", ACTIONS[before], ACTIONS[state.action])
+
+
+_EXECUTE: dict[type, Callable[[Any, State, Changes], None]] = {
+    ir.SetOutput: _set_output,
+    ir.BoostOutput: _boost_output,
+    ir.RaiseAction: _raise_action,
+}
+
+
+def note(changes: Changes, name: str, old: Any, new: Any) -> None:
     if name in changes:
         changes[name][1] = new
     else:
@@ -189,17 +204,33 @@ def _model(e: ir.ModelCall, s: State) -> Any:
 
 
 def _logic(e: ir.Logic, s: State) -> Any:
+    logic = BINARY[e.op].logic
+    assert logic is not None
     left = evaluate(e.left, s)
-    stop = {"and": False, "or": True, "implies": False}[e.op]
-    if left is stop:
-        return e.op != "and"
+    if left is logic.stop:
+        return logic.stop_result
     right = evaluate(e.right, s)
-    decisive = e.op != "and"
-    if right is decisive:
-        return decisive
+    if right is logic.decisive:
+        return logic.decisive
     if left is None or right is None:
         return None
-    return not decisive
+    return not logic.decisive
+
+
+def _binary(e: ir.Arith | ir.Compare, s: State) -> Any:
+    return BINARY[e.op].apply(strict(e.left, s), strict(e.right, s))
+
+
+def _neg(e: ir.Neg, s: State) -> Any:
+    return UNARY["-"].apply(strict(e.operand, s))
+
+
+def _not(e: ir.Not, s: State) -> Any:
+    return UNARY["not"].apply(strict(e.operand, s))
+
+
+def _builtin(e: ir.Builtin, s: State) -> Any:
+    return FUNCTIONS[e.func].evaluate(*(strict(a, s) for a in e.args))
 
 
 def _if(e: ir.If, s: State) -> Any:
@@ -235,17 +266,17 @@ _EVAL: dict[type, Callable[[Any, State], Any]] = {
     ir.FactsRef: lambda e, s: s.facts[e.facts],
     ir.ModelCall: _model,
     ir.Convert: _convert,
-    ir.Arith: lambda e, s: ARITH[e.op](strict(e.left, s), strict(e.right, s)),
-    ir.Neg: lambda e, s: -strict(e.operand, s),
-    ir.Compare: lambda e, s: COMPARE[e.op](strict(e.left, s), strict(e.right, s)),
+    ir.Arith: _binary,
+    ir.Neg: _neg,
+    ir.Compare: _binary,
     ir.Logic: _logic,
-    ir.Not: lambda e, s: not strict(e.operand, s),
+    ir.Not: _not,
     ir.InRange: _in_range,
     ir.InSet: _in_set,
     ir.Present: lambda e, s: (evaluate(e.value, s) is None) == e.negate,
     ir.Coalesce: _coalesce,
     ir.If: _if,
-    ir.Builtin: lambda e, s: BUILTIN[e.func](*(strict(a, s) for a in e.args)),
+    ir.Builtin: _builtin,
 }
 
 
@@ -258,11 +289,9 @@ def evaluate_constant(expr: ir.Expr) -> ir.Expr:
     """Replace an expression whose direct operands are all constants by its value."""
     if isinstance(expr, _LEAVES) or expr.type.kind == "error":
         return expr
-    operands = [getattr(expr, name) for name in expr.__slots__]
-    children = [o for o in operands if hasattr(o, "unknown")]
-    children += [i for o in operands if isinstance(o, tuple) for i in o]
-    if not all(isinstance(c, ir.Const) and c.type.kind != "error" for c in children):
-        return expr
+    for operand in ir.children(expr):
+        if not isinstance(operand, ir.Const) or operand.type.kind == "error":
+            return expr
     try:
         value = evaluate(expr, State({}, None))
     except (EvaluationError, ArithmeticError):

@@ -4,12 +4,20 @@ Every name is resolved (a facts field, an output, a model by index), every
 expression carries its type and whether it can be unknown (it reads a model
 that may have no answer), and every conversion between representations
 (Decimal to float) is an explicit ``Convert`` node.
+
+Equality (and hashing) leaves spans out, as the AST's does: two nodes that mean
+the same are equal wherever they were written, so passes compare with ``==``.
+``children`` and ``walk`` visit any tree, so a pass that only collects (the
+fields read, the models called) is a comprehension over ``walk(node)``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import dataclasses
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from types import MappingProxyType
+from typing import Any, get_args, get_type_hints
 
 from rulelang.source import Span
 from rulelang.types import Type
@@ -19,7 +27,7 @@ from rulelang.types import Type
 class Const:
     value: Any
     type: Type
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool = False
 
 
@@ -29,7 +37,7 @@ class Field:
     field: str
     type: Type
     optional: bool
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool = False
 
     @property
@@ -43,7 +51,7 @@ class Output:
 
     name: str
     type: Type
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool = False
 
     @property
@@ -57,7 +65,7 @@ class FactsRef:
 
     facts: str
     type: Type
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool = False
 
 
@@ -67,7 +75,7 @@ class ModelCall:
     index: int
     args: tuple[Expr, ...]
     type: Type
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool
 
 
@@ -77,7 +85,7 @@ class Convert:
 
     expr: Expr
     type: Type
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool
 
 
@@ -87,7 +95,7 @@ class Arith:
     left: Expr
     right: Expr
     type: Type
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool
 
 
@@ -95,7 +103,7 @@ class Arith:
 class Neg:
     operand: Expr
     type: Type
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool
 
 
@@ -105,7 +113,7 @@ class Compare:
     left: Expr
     right: Expr
     type: Type
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool
 
 
@@ -115,7 +123,7 @@ class Logic:
     left: Expr
     right: Expr
     type: Type
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool
 
 
@@ -123,7 +131,7 @@ class Logic:
 class Not:
     operand: Expr
     type: Type
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool
 
 
@@ -134,7 +142,7 @@ class InRange:
     high: Expr
     high_inclusive: bool
     type: Type
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool
 
 
@@ -143,7 +151,7 @@ class InSet:
     value: Expr
     items: tuple[Expr, ...]
     type: Type
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool
 
 
@@ -154,7 +162,7 @@ class Present:
     value: Expr
     negate: bool
     type: Type
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool = False
 
 
@@ -165,7 +173,7 @@ class Coalesce:
     value: Expr
     default: Expr
     type: Type
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool
 
 
@@ -175,7 +183,7 @@ class If:
     then: Expr
     else_: Expr
     type: Type
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool
 
 
@@ -184,7 +192,7 @@ class Builtin:
     func: str  # min max abs round money number
     args: tuple[Expr, ...]
     type: Type
-    span: Span
+    span: Span = dataclasses.field(compare=False)
     unknown: bool
 
 
@@ -216,7 +224,7 @@ Expr = (
 class SetOutput:
     output: str
     value: Expr
-    span: Span
+    span: Span = dataclasses.field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +233,7 @@ class BoostOutput:
 
     output: str
     factor: Expr
-    span: Span
+    span: Span = dataclasses.field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +243,7 @@ class RaiseAction:
     level: int
     reason: str
     role: str
-    span: Span
+    span: Span = dataclasses.field(compare=False)
 
 
 Statement = SetOutput | BoostOutput | RaiseAction
@@ -258,7 +266,7 @@ class FieldInfo:
 class Facts:
     name: str
     fields: tuple[FieldInfo, ...]
-    span: Span
+    span: Span = dataclasses.field(compare=False)
 
     def field(self, name: str) -> FieldInfo | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -275,7 +283,7 @@ class Model:
     timeout_ms: float | None
     fallback: Any
     has_fallback: bool
-    span: Span
+    span: Span = dataclasses.field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +291,7 @@ class OutputDecl:
     name: str
     type: Type
     init: Expr
-    span: Span
+    span: Span = dataclasses.field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +303,7 @@ class Rule:
     then: tuple[Statement, ...]
     if_unknown: tuple[Statement, ...]
     reads: tuple[Field | Output, ...]
-    span: Span
+    span: Span = dataclasses.field(compare=False)
 
     @property
     def line(self) -> int:
@@ -309,7 +317,7 @@ class Ensure:
     cond: Expr
     otherwise: tuple[Statement, ...]
     reads: tuple[Field | Output, ...]
-    span: Span
+    span: Span = dataclasses.field(compare=False)
 
     @property
     def line(self) -> int:
@@ -323,20 +331,20 @@ class OverrideRight:
     low: Expr | None
     high: Expr | None
     high_inclusive: bool
-    span: Span
+    span: Span = dataclasses.field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class ExpectCond:
     cond: Expr
-    span: Span
+    span: Span = dataclasses.field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class ExpectFired:
     rules: tuple[str, ...]
     negate: bool
-    span: Span
+    span: Span = dataclasses.field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,14 +353,14 @@ class TestCase:
     given: tuple[tuple[str, str, Any], ...]  # (facts, field, value)
     models: tuple[tuple[str, Any, bool], ...]  # (model, value, is_unknown)
     expects: tuple[ExpectCond | ExpectFired, ...]
-    span: Span
+    span: Span = dataclasses.field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Invariant:
     name: str
     cond: Expr
-    span: Span
+    span: Span = dataclasses.field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,3 +379,63 @@ class Policy:
     invariants: tuple[Invariant, ...]
     source_hash: str
     source_name: str
+
+
+# ---- walking the tree ------------------------------------------------------------------
+
+Node = (
+    Expr
+    | Statement
+    | FieldInfo
+    | Facts
+    | Model
+    | OutputDecl
+    | Rule
+    | Ensure
+    | OverrideRight
+    | ExpectCond
+    | ExpectFired
+    | TestCase
+    | Invariant
+    | Policy
+)
+NODE_CLASSES: tuple[type, ...] = get_args(Node)
+
+
+def _holds_nodes(hint: Any) -> bool:
+    """Whether a field's type names an IR node (``Expr``, ``tuple[Rule, ...]``...)."""
+    if hint in NODE_CLASSES:
+        return True
+    return any(_holds_nodes(arg) for arg in get_args(hint) if arg is not Ellipsis)
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    hints = get_type_hints(cls)
+    return tuple(f.name for f in fields(cls) if _holds_nodes(hints[f.name]))
+
+
+# Which fields of each class hold nodes, read once from the type hints: walking then
+# reads only those, so it costs no more than the hand-written walkers it replaced.
+_CHILD_FIELDS: Mapping[type, tuple[str, ...]] = MappingProxyType(
+    {cls: _child_fields(cls) for cls in NODE_CLASSES}
+)
+
+
+def children(node: Node) -> Iterator[Node]:
+    """The nodes directly below ``node``, in field order (tuples in their order)."""
+    for name in _CHILD_FIELDS[type(node)]:
+        value = getattr(node, name)
+        if type(value) is tuple:
+            yield from value
+        elif value is not None:
+            yield value
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Every node of the tree under ``node``, ``node`` first, in pre-order."""
+    stack: list[Node] = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        below = tuple(children(current))
+        stack.extend(reversed(below))

@@ -26,8 +26,8 @@ from typing import Any
 
 from rulelang import ir
 from rulelang.checker import check
-from rulelang.codegen import generate
-from rulelang.decision import NO_CHANGES, Decision, Firing, OverrideCheck
+from rulelang.codegen import Origin, generate
+from rulelang.decision import ACTIONS, NO_CHANGES, Decision, Firing, OverrideCheck
 from rulelang.errors import (
     Diagnostic,
     EvaluationError,
@@ -46,7 +46,6 @@ from rulelang.models.base import (
     fit_problems,
 )
 from rulelang.runtime import (
-    ACTION_NAMES,
     BoundModel,
     Frame,
     Judged,
@@ -60,6 +59,9 @@ from rulelang.templates import expand
 from rulelang.transformer import parse
 
 Result = tuple[dict[str, Any], int, list[str], str, list[str], list[Any] | None]
+# The Python built-ins the generated code may call (codegen's helpers are bound apart).
+GENERATED_BUILTINS = {"float": float, "abs": abs, "min": min, "max": max}
+FAIL_SAFE = ACTIONS[-1]  # block: the action of a decision that could not be made
 
 
 @contextlib.contextmanager
@@ -255,9 +257,7 @@ class CompiledPolicy:
             gen.source.splitlines(True),
             self._filename,
         )
-        namespace: dict[str, Any] = {
-            "__builtins__": {"float": float, "abs": abs, "min": min, "max": max}
-        }
+        namespace: dict[str, Any] = {"__builtins__": dict(GENERATED_BUILTINS)}
         exec(compile(gen.only(name), self._filename, "exec"), namespace)
         # tnew builds a Firing without the NamedTuple's Python-level __new__.
         helpers = (div, round_half_up, to_money, Firing, tuple.__new__, NO_CHANGES)
@@ -322,7 +322,7 @@ class CompiledPolicy:
             self.policy.name,
             self.policy.version,
             self.policy.source_hash,
-            ACTION_NAMES[action],
+            ACTIONS[action],
             outputs,
             tuple(reasons),
             review_by,
@@ -335,34 +335,35 @@ class CompiledPolicy:
         )
 
     def _failed(self, exc: Exception, frame: Frame | None) -> Decision:
-        rule = self._rule_of(exc)
-        message = f"{exc}" if isinstance(exc, EvaluationError) else f"arithmetic error: {exc}"
-        error = {"type": "evaluation", "message": message, "rule": rule}
-        reason = f"evaluation error in {rule}: {message}" if rule else message
+        origin = self._origin_of(exc)
+        if origin.kind == "output":
+            located = EvaluationError.at(exc, output=origin.name, line=origin.line)
+        else:
+            located = EvaluationError.at(exc, rule=origin.name)
         return Decision(
             self.policy.name,
             self.policy.version,
             self.policy.source_hash,
-            "block",
+            FAIL_SAFE,
             {},
-            (reason,),
+            (located.reason,),
             "",
             (),
             (),
             tuple(frame.calls) if frame else (),
-            error,
+            located.to_dict(),
             time.time_ns(),
             next(self._nonce),
         )
 
-    def _rule_of(self, exc: Exception) -> str:
-        """The rule whose code raised, from the generated code's line map."""
-        name = ""
+    def _origin_of(self, exc: Exception) -> Origin:
+        """The rule, constraint or output whose code raised, from the line map."""
+        origin = Origin("")
         for frame, line in traceback.walk_tb(exc.__traceback__):
-            if frame.f_code.co_filename.startswith("<rulelang "):
+            if frame.f_code.co_filename == self._filename:
                 marks = [ln for ln in self.generated.line_map if ln <= line]
-                name = self.generated.line_map[max(marks)] if marks else ""
-        return name
+                origin = self.generated.line_map[max(marks)] if marks else Origin("")
+        return origin
 
     def reject(self, error: FactError) -> Decision:
         """The record of facts that failed validation: blocked, no rule ran."""
@@ -370,7 +371,7 @@ class CompiledPolicy:
             self.policy.name,
             self.policy.version,
             self.policy.source_hash,
-            "block",
+            FAIL_SAFE,
             {},
             ("bad facts",),
             "",
@@ -463,7 +464,7 @@ class CompiledPolicy:
                 bounds,
             )
         if output == "action":
-            state.action = ACTION_NAMES.index(new)
+            state.action = ACTIONS.index(new)
         else:
             state.outputs[output] = new
         broken = [e.name for e in self.policy.ensures if evaluate(e.cond, state) is not True]
@@ -475,8 +476,8 @@ class CompiledPolicy:
 
     def _typed(self, output: str, value: Any) -> Any:
         if output == "action":
-            if value not in ACTION_NAMES:
-                raise ValueError(f"an action is one of {', '.join(ACTION_NAMES)}")
+            if value not in ACTIONS:
+                raise ValueError(f"an action is one of {', '.join(ACTIONS)}")
             return value
         kind = next(o.type.kind for o in self.policy.outputs if o.name == output)
         if kind in ("money", "percent"):
@@ -490,7 +491,7 @@ class CompiledPolicy:
         for out in self.policy.outputs:
             if out.name in outputs:
                 state.outputs[out.name] = self._typed(out.name, outputs[out.name])
-        state.action = ACTION_NAMES.index(record.get("action", "allow"))
+        state.action = ACTIONS.index(record.get("action", ACTIONS[0]))
         state.review_by = record.get("review_by", "")
         return state
 

@@ -3,6 +3,12 @@
 Helpers are plain functions (tests import them: ``from conftest import ...``);
 Hypothesis strategies live in ``strategies.py``. Golden files are compared with
 ``assert_golden``; ``RULELANG_UPDATE_GOLDENS=1 pytest tests/`` rewrites them.
+
+The tests test this checkout: the session stops if ``rulelang`` is imported from
+anywhere else, and a test that needs a real process runs ``run_cli`` (``python -m
+rulelang`` with this checkout first on ``PYTHONPATH``), never a console script found on
+``PATH``. Hypothesis runs the ``dev`` profile (few examples) unless ``CI`` is set or
+``--hypothesis-profile=ci`` is given; ``.ci/run`` sets ``CI=1``.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
@@ -30,6 +38,57 @@ GOLDEN = TESTS / "golden"
 UPDATE_GOLDENS = os.environ.get("RULELANG_UPDATE_GOLDENS") == "1"
 # The decision-log tests run against this PostgreSQL server too, when one answers.
 PG_URL = os.environ.get("RULELANG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _checkout_or_exit() -> None:
+    """Stop the session unless ``rulelang`` is this repository's package."""
+    found = Path(rulelang.__file__).resolve().parent
+    if found != REPO / "rulelang":
+        pytest.exit(
+            f"the tests must test this checkout ({REPO / 'rulelang'}), but rulelang was "
+            f"imported from {found}: run `pip install -e .` in {REPO}, or pytest from its venv",
+            returncode=4,
+        )
+
+
+_checkout_or_exit()
+
+
+def checkout_env(**extra: str) -> dict[str, str]:
+    """The environment for a child Python that must import this checkout's ``rulelang``."""
+    paths = [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), **extra}
+
+
+def run_python(
+    *args: str | os.PathLike[str],
+    cwd: str | os.PathLike[str],
+    input: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run this interpreter on ``args`` in ``cwd`` (a tmp dir), importing this checkout."""
+    return subprocess.run(
+        [sys.executable, *(os.fspath(a) for a in args)],
+        cwd=cwd,
+        env=checkout_env(**(env or {})),
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def run_cli(
+    *args: str | os.PathLike[str],
+    cwd: str | os.PathLike[str],
+    input: str | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m rulelang ARGS`` in a real process, from this checkout, in ``cwd``."""
+    return run_python("-m", "rulelang", *args, cwd=cwd, input=input, timeout=timeout)
+
 
 # A small policy head most tests build on: one facts block of every field kind.
 HEAD = """\
@@ -166,6 +225,12 @@ def exact(value: Any) -> Any:
     return value
 
 
+# Hypothesis profiles. `ci` is Hypothesis's own CI profile (100 examples, derandomised, no
+# deadline, no example database): what CI has always run. `dev` runs a fifth of the
+# examples for a quick local run. `--hypothesis-profile=NAME` overrides the choice.
+CI_EXAMPLES = 100
+settings.register_profile("ci", settings.get_profile("ci"), max_examples=CI_EXAMPLES)
+settings.register_profile("dev", max_examples=20)
 # `pytest --hypothesis-profile=debug`: replay and generate without shrinking, one bug.
 settings.register_profile(
     "debug",
@@ -173,6 +238,18 @@ settings.register_profile(
     report_multiple_bugs=False,
     print_blob=True,
 )
+IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
+settings.load_profile("ci" if IN_CI else "dev")
+
+
+def examples(ci: int) -> int:
+    """A test's example count, ``ci`` under the ``ci`` profile, scaled with the profile.
+
+    For a test that needs more (or fewer) examples than the profile's default:
+    ``@settings(max_examples=examples(300))`` runs 300 in CI and 60 under ``dev``.
+    """
+    current = settings()  # the loaded profile's values
+    return max(1, ci * current.max_examples // CI_EXAMPLES)
 
 
 @pytest.fixture(scope="session")

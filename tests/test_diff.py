@@ -9,14 +9,12 @@ status and the JSON shape are what a reviewer reads and CI gates on.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, RETAIL
+from conftest import EXAMPLES, RETAIL, run_cli
 
 import rulelang
 from rulelang.app import open_pair
@@ -443,23 +441,18 @@ def test_bound_models_answer_both_versions(tmp_path, capsys):
 
 def test_the_log_s_facts_can_be_replayed(shop, capsys):
     log = shop / "log.sqlite"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rulelang.cli",
-            "run",
-            str(shop / "old.rule"),
-            "--facts",
-            str(shop / "facts.jsonl"),
-            "--out",
-            str(shop / "out.jsonl"),
-            "--log",
-            str(log),
-        ],
-        check=False,
-        capture_output=True,
+    ran = run_cli(
+        "run",
+        shop / "old.rule",
+        "--facts",
+        shop / "facts.jsonl",
+        "--out",
+        shop / "out.jsonl",
+        "--log",
+        log,
+        cwd=shop,
     )
+    assert ran.stderr.startswith("decided 5 "), ran.stderr  # and the bad line rejected
     new = new_version(shop, SHIFTED)
     _, report = diff_json(capsys, str(shop / "old.rule"), str(new), "--log", str(log))
     source = source_of(report)

@@ -38,14 +38,15 @@ def trace(firings: Any) -> list[Any]:
 
 def reference(
     compiled: rulelang.CompiledPolicy, checked: dict[str, Any], replaced: dict[str, Any]
-) -> tuple[interpreter.State | None, Frame]:
-    """The interpreter's decision, with the frame built the way program.py builds it."""
+) -> tuple[interpreter.State | EvaluationError, Frame]:
+    """The interpreter's decision (or the located error it raised), with the frame built
+    the way program.py builds it."""
     index = {m.name: m.index for m in compiled.policy.models}
     frame = Frame(compiled.models, {index[k]: v for k, v in replaced.items()} or None)
     try:
         return interpreter.run(compiled.policy, checked, frame), frame
-    except (EvaluationError, ArithmeticError):
-        return None, frame
+    except EvaluationError as exc:
+        return exc, frame
 
 
 def assert_agree(
@@ -56,9 +57,10 @@ def assert_agree(
     slow = compiled.decide(raw, explain=True, replace_models=replaced or None)
     state, frame = reference(compiled, checked, replaced)
     assert calls(fast.models) == calls(frame.calls) == calls(slow.models)
-    if state is None:  # the reference raised: the compiled decision is a blocked error
+    if isinstance(state, EvaluationError):  # the reference raised: a blocked error, alike
         for d in (fast, slow):
-            assert d.error is not None and d.error["type"] == "evaluation"
+            assert d.error == state.to_dict()  # the same place: rule, or output and line
+            assert d.reasons == (state.reason,)
             assert d.action == "block" and d.fired == ()
         return
     for d in (fast, slow):
@@ -148,6 +150,26 @@ def test_division_by_zero_blocks_in_both() -> None:
         stock=0,
     )
     assert d.action == "block" and d.error is not None and d.error["rule"] == "r"
+
+
+def test_a_division_by_zero_in_a_starting_value_names_the_output_in_both() -> None:
+    d = agree(
+        "decision\n  ratio: number = item.score / item.stock\nend\n"
+        'rule r\n  when sim("a") > 0\n  then rank = 2\nend\n'
+        "ensure e\n  rank > 0\n  otherwise rank = 1\nend\n",
+        {"sim": 0.5},
+        stock=0,
+    )
+    line = (HEAD + MODELS["sim"]).count("\n") + 2  # the line of `ratio: ...`
+    assert d.error == {
+        "type": "evaluation",
+        "message": "division by zero",
+        "output": "ratio",
+        "line": line,
+    }
+    assert d.reasons == (
+        f"evaluation error in the starting value of ratio (line {line}): division by zero",
+    )
 
 
 def test_money_stays_exact_in_both() -> None:

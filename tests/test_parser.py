@@ -402,7 +402,36 @@ def test_names_and_keywords() -> None:
     with pytest.raises(ParseError):
         module("Rule r when true then x = 1 end")  # keywords are lower case
     with pytest.raises(ParseError):
-        module("rule R when true then x = 1 end")  # so are names
+        module("rule 1r when true then x = 1 end")  # a name does not start with a digit
+
+
+def test_names_take_upper_case_letters_as_written() -> None:
+    rule = rule_of("rule R01 when order.unitPrice > 0 and Item_2.SKU == 1 then unitPrice = 1 end")
+    assert rule.name == "R01"
+    assert rule.when == n.Binary(
+        "and",
+        n.Binary(">", name("order.unitPrice"), lit(0, "int")),
+        n.Binary("==", name("Item_2.SKU"), lit(1, "int")),
+    )
+    assert rule.then == (n.Assign(name("unitPrice"), lit(1, "int")),)
+    assert rule_of("rule r when x then x = 1 end") != rule_of("rule r when X then x = 1 end")
+
+
+@pytest.mark.parametrize("word", ["True", "FALSE", "End", "Block", "Review", "Allow", "NOT"])
+def test_a_keyword_in_other_case_is_a_name(word: str) -> None:
+    # Keywords are lower case: any other spelling is a plain name.
+    assert cond(f"{word} == 1") == n.Binary("==", name(word), lit(1, "int"))
+
+
+def test_fmt_keeps_upper_case_names_as_written() -> None:
+    text = (
+        "policy P01\nend\n\nfacts order\n  unitPrice: money in 0 .. 100\nend\n\n"
+        "decision\n  Total: money = order.unitPrice\nend\n\n"
+        'rule R01 "Upper"\n  priority 2\n  when order.unitPrice > 5\n'
+        '  then Total = 1, review "big" by Loss_Prevention\nend\n'
+    )
+    assert format_source(text) == text
+    assert format_source(text.replace("\n  ", "\n      ")) == text
 
 
 def test_indentation_and_line_breaks_carry_no_meaning() -> None:
@@ -492,7 +521,7 @@ def syntax_error(body: str, head: str = HEAD) -> tuple[ParseError, str]:
         ),
         # bad tokens
         ("rule r\n  when item.stock == 1 $\n  then rank = 2\nend\n", "E001", "$", "expected"),
-        ("rule R\n  when item.vip\n  then rank = 2\nend\n", "E001", "R", "expected a name"),
+        ("rule é\n  when item.vip\n  then rank = 2\nend\n", "E001", "é", "expected a name"),
         (
             'rule r\n  when item.category == "ba\n  then rank = 2\nend\n',
             "E001",

@@ -1,7 +1,8 @@
 """examples/fraud/retrain_from_labels.py: decide with a log, review, export labels, train.
 
-The script is run as a user runs it (a subprocess, its work directory under tmp_path);
-the tests read back what it leaves: the label table, the log and the model file.
+The script is run as a user runs it (a subprocess in an empty directory, its work
+directory under tmp_path); the tests read back what it leaves: the label table, the log
+and the model file, and that it left nothing anywhere else.
 """
 
 from __future__ import annotations
@@ -10,16 +11,14 @@ import csv
 import json
 import math
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO, run_python
 
 lgb = pytest.importorskip("lightgbm")
 pytest.importorskip("numpy")
 
-REPO = Path(__file__).resolve().parent.parent
 FRAUD = REPO / "examples" / "fraud"
 SCRIPT = FRAUD / "retrain_from_labels.py"
 ANALYSTS = {"alice", "bilal", "chen"}
@@ -37,11 +36,21 @@ LARGE = {
 }  # fmt: skip
 
 
-def run_script(*args: str | Path) -> str:
-    done = subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+def run_script(tmp_path: Path, *args: str | Path) -> str:
+    """Run the script from an empty directory under ``tmp_path``, which it must leave empty."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    done = run_python(SCRIPT, *map(str, args), cwd=cwd)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert list(cwd.iterdir()) == []
     return done.stdout
+
+
+def files_of(folder: Path) -> dict[str, tuple[int, int]]:
+    """Each file directly in ``folder``: its size and modification time."""
+    return {
+        p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()
+    }
 
 
 def figure(pattern: str, text: str) -> int:
@@ -72,7 +81,9 @@ def encode(rows: list[dict[str, str]], features: list[dict]) -> list[list[float]
 
 
 def test_end_to_end_labels_and_model(tmp_path: Path) -> None:
-    out = run_script("--workdir", tmp_path, "--transactions", "6000", "--seed", "7")
+    before = files_of(FRAUD)
+    work = tmp_path / "work"
+    out = run_script(tmp_path, "--workdir", work, "--transactions", "6000", "--seed", "7")
 
     decided = figure(r"decided (\d+) ", out)
     queued = figure(r"review (\d+), block", out)
@@ -84,7 +95,7 @@ def test_end_to_end_labels_and_model(tmp_path: Path) -> None:
     assert reviewed == queued == approved + overridden == label_rows > 40
     assert figure(r"wrote (\d+) labelled decisions", out) == label_rows
 
-    columns, rows = read_labels(tmp_path / "labels.csv")
+    columns, rows = read_labels(work / "labels.csv")
     assert [c for c in EXPECTED if c not in columns] == []
     assert len(rows) == reviewed
     assert {r["person"] for r in rows} <= ANALYSTS
@@ -97,8 +108,8 @@ def test_end_to_end_labels_and_model(tmp_path: Path) -> None:
     for row in rows:
         assert (row["label.action"] == "review") == (row["outcome"] == "approved")
 
-    model = tmp_path / "retrained_model.txt"
-    sidecar = json.loads((tmp_path / "retrained_model.json").read_text(encoding="utf-8"))
+    model = work / "retrained_model.txt"
+    sidecar = json.loads((work / "retrained_model.json").read_text(encoding="utf-8"))
     booster = lgb.Booster(model_file=str(model))
     features = sidecar["features"]
     assert booster.feature_name() == [f["column"] for f in features]
@@ -113,29 +124,32 @@ def test_end_to_end_labels_and_model(tmp_path: Path) -> None:
     assert accuracy == pytest.approx(sidecar["figures"]["held_out_accuracy"], abs=5e-4)
     assert 0.0 <= accuracy <= 1.0
 
-    # Nothing lands in the repository.
-    for name in ("labels.csv", "log.sqlite", "retrained_model.txt", "decisions.jsonl"):
-        assert not (FRAUD / name).exists()
-        assert not (REPO / name).exists()
+    # Everything lands in the workdir: nothing in the example's folder, nothing in the
+    # working directory (run_script), whatever else a user left in the clone.
+    assert {"labels.csv", "log.sqlite", "retrained_model.txt", "decisions.jsonl"} <= {
+        p.name for p in work.iterdir()
+    }
+    assert files_of(FRAUD) == before
 
 
 def test_refused_override_is_counted_and_logged(tmp_path: Path) -> None:
     facts = tmp_path / "facts.jsonl"
     lines = (FRAUD / "facts.jsonl").read_text(encoding="utf-8")
     facts.write_text(lines + json.dumps(LARGE) + "\n", encoding="utf-8")
-    out = run_script("--workdir", tmp_path, "--facts", facts)
+    work = tmp_path / "work"
+    out = run_script(tmp_path, "--workdir", work, "--facts", facts)
 
     assert figure(r"refused (\d+)", out) == 1
     assert facts.read_text(encoding="utf-8").count("\n") == 2001  # --facts is left alone
     from rulelang.store import open_log
 
-    with open_log(tmp_path / "log.sqlite", create=False) as log:
+    with open_log(work / "log.sqlite", create=False) as log:
         refused = [e for e in log.reviews() if e.kind == "refused"]
         assert len(refused) == 1
         assert "large_payments_checked" in refused[0].message
         decision = log.require(refused[0].decision_id)
         assert float(decision.facts["txn"]["amount"]) == 20000.0
-    _, rows = read_labels(tmp_path / "labels.csv")
+    _, rows = read_labels(work / "labels.csv")
     row = next(r for r in rows if r["decision_id"] == refused[0].decision_id)
     assert (row["outcome"], row["label.action"]) == ("approved", "review")
     assert figure(r"label rows: (\d+)", out) == len(rows) == figure(r"reviewed: (\d+)", out)

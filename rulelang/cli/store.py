@@ -19,12 +19,13 @@ from typing import Any
 
 from rulelang.app import open_source
 from rulelang.errors import UsageError
+from rulelang.render import show_value as show
 from rulelang.store.chain import ChainHead, verify
 from rulelang.store.codec import canonical_json
 from rulelang.store.errors import (
     OverrideRefused,
 )
-from rulelang.store.explain import explain_logged, show
+from rulelang.store.explain import explain_logged
 from rulelang.store.labels import FORMATS, export_labels
 from rulelang.store.log import DecisionLog, open_log
 from rulelang.store.records import ReviewEvent

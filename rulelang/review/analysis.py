@@ -33,18 +33,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from rulelang import ir
+from rulelang.decision import ACTIONS
 from rulelang.errors import Diagnostic
 from rulelang.facts import describe
-
-_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
-_NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
-_ACTIONS = ("allow", "review", "block")
-
+from rulelang.operators import BINARY
 
 # ---- domains: what one field may be -------------------------------------------------------
 
@@ -371,10 +368,10 @@ def _atom(expr: ir.Expr, known: Fields, positive: bool) -> Region | None:
 def _compare(expr: ir.Compare, known: Fields, positive: bool) -> Region | None:
     subject, const, op = expr.left, expr.right, expr.op
     if isinstance(subject, ir.Const):
-        subject, const, op = const, subject, _FLIP[op]
+        subject, const, op = const, subject, BINARY[op].flipped
     if not isinstance(const, ir.Const) or const.value is None:
         return None
-    op = op if positive else _NEGATE[op]
+    op = op if positive else BINARY[op].negated
     domain = (
         _number_domain(op, const.value)
         if _is_number(const.value)
@@ -561,7 +558,7 @@ def _raised_before(rules: Sequence[Reviewed], i: int, st: ir.RaiseAction, known:
             level = max(s.level for s in raises)
             return (
                 f"`{other.name}` (line {other.line}) has already raised the action to "
-                f"{_ACTIONS[level]}" + (" and named a review role" if st.role else "")
+                f"{ACTIONS[level]}" + (" and named a review role" if st.role else "")
             )
     return ""
 
@@ -588,7 +585,8 @@ def _set_before(rules: Sequence[Reviewed], i: int, st: ir.SetOutput, known: Fiel
 
 
 def _same(a: ir.Statement, b: ir.SetOutput) -> bool:
-    return isinstance(a, ir.SetOutput) and a.output == b.output and shape(a.value) == shape(b.value)
+    # IR equality leaves spans out: equal values compute equal results, wherever written.
+    return isinstance(a, ir.SetOutput) and a.output == b.output and a.value == b.value
 
 
 def _overwritten_after(rules: Sequence[Reviewed], i: int, output: str, known: Fields) -> str:
@@ -626,34 +624,15 @@ def reads_rule(rule: ir.Rule, output: str) -> bool:
     return False
 
 
-def divides(expr: Any) -> bool:
-    return (isinstance(expr, ir.Arith) and expr.op == "/") or any(
-        divides(c) for c in _children(expr)
-    )
+def divides(expr: ir.Expr) -> bool:
+    """Can ``expr`` fail at run time (``x / 0``)?"""
+    return any(isinstance(e, ir.Arith) and BINARY[e.op].can_fail for e in ir.walk(expr))
 
 
-def reads_output(expr: Any, output: str | None) -> bool:
+def reads_output(expr: ir.Expr, output: str | None) -> bool:
     """Does ``expr`` read ``output`` (None: any output)?"""
-    if isinstance(expr, ir.Output):
-        return output is None or expr.name == output
-    return any(reads_output(child, output) for child in _children(expr))
-
-
-def _children(expr: Any) -> Iterator[Any]:
-    for name in getattr(expr, "__slots__", ()):
-        value = getattr(expr, name)
-        for child in value if isinstance(value, tuple) else (value,):
-            if hasattr(child, "unknown"):
-                yield child
-
-
-def shape(expr: Any) -> Any:
-    """An expression without its spans: equal shapes compute equal values."""
-    if not hasattr(expr, "unknown"):
-        return expr if not isinstance(expr, tuple) else tuple(shape(e) for e in expr)
-    return (
-        type(expr).__name__,
-        *(shape(getattr(expr, f.name)) for f in fields(expr) if f.name != "span"),
+    return any(
+        isinstance(e, ir.Output) and (output is None or e.name == output) for e in ir.walk(expr)
     )
 
 
@@ -699,7 +678,7 @@ def _output_conflict(a: ir.Rule, b: ir.Rule, output: str) -> tuple[str, str]:
     if not over_b:
         return "", ""
     over_a = _overwrites(a, output)
-    if over_a and {shape(v) for v in over_a} == {shape(v) for v in over_b}:
+    if over_a and set(over_a) == set(over_b):
         return "", ""
     help_ = (
         f"`{b.name}` runs later, so its value wins; make the conditions exclusive, "

@@ -55,6 +55,13 @@ class InvariantResult:
     def passed(self) -> bool:
         return not self.counterexample
 
+    @property
+    def error(self) -> str:
+        """Why the counterexample's decision failed (a division by zero...), or ""."""
+        if self.decision is None or self.decision.error is None:
+            return ""
+        return "; ".join(self.decision.reasons)
+
 
 @dataclass(frozen=True, slots=True)
 class Found:
@@ -292,25 +299,17 @@ def boundaries(policy: ir.Policy) -> dict[tuple[str, str], set[Any]]:
     """
     found: dict[tuple[str, str], set[Any]] = defaultdict(set)
     starts = {out.name: out.init for out in policy.outputs}
-    exprs: list[Any] = [r.cond for r in policy.rules] + [e.cond for e in policy.ensures]
-    exprs += [i.cond for i in policy.invariants]
-    while exprs:
-        e = exprs.pop()
+    conds = [r.cond for r in policy.rules] + [e.cond for e in policy.ensures]
+    conds += [i.cond for i in policy.invariants]
+    for e in (node for cond in conds for node in ir.walk(cond)):
         for subject, consts in _compared(e):
             key = _subject_key(subject, starts)
             if key is not None:
                 found[key] |= consts
-        for name in getattr(e, "__slots__", ()):
-            child = getattr(e, name)
-            exprs.extend(
-                c
-                for c in (child if isinstance(child, tuple) else (child,))
-                if hasattr(c, "unknown")
-            )
     return found
 
 
-def _compared(e: Any) -> list[tuple[Any, set[Any]]]:
+def _compared(e: ir.Node) -> list[tuple[Any, set[Any]]]:
     if isinstance(e, ir.Compare):
         pairs = [(e.left, e.right), (e.right, e.left)]
         return [(a, {b.value}) for a, b in pairs if isinstance(b, ir.Const)]
@@ -362,6 +361,8 @@ def given_line(policy: ir.Policy, example: Example, decision: Decision) -> str:
 def given_parts(
     policy: ir.Policy, facts: dict[str, dict[str, Any]], decision: Decision
 ) -> list[str]:
+    """Fields away from their defaults, and those the outcome rests on even at their
+    defaults: what the rules that ran read, or what the code that failed reads."""
     defaults = default_facts(policy)
     read = {
         label
@@ -369,6 +370,7 @@ def given_parts(
         if f.outcome in ("fired", "unknown") and f.kind == "rule"
         for label in f.values
     }
+    read |= failed_reads(policy, decision)
     parts = []
     for block in policy.facts:
         for info in block.fields:
@@ -379,6 +381,21 @@ def given_parts(
             if value != defaults[block.name].get(info.name, None) or label in read:
                 parts.append(f"{label} = {literal(value, info.type.kind)}")
     return parts
+
+
+def failed_reads(policy: ir.Policy, decision: Decision) -> set[str]:
+    """The fields read by the output start, rule or constraint whose evaluation failed
+    (every field when the error does not say where): a division by a field at its
+    default of 0 fails there, and the line must say so."""
+    error = decision.error
+    if error is None or error.get("type") != "evaluation":
+        return set()
+    where: list[ir.Node] = [o.init for o in policy.outputs if o.name == error.get("output")]
+    where += [r for r in policy.rules if r.name == error.get("rule")]
+    where += [e for e in policy.ensures if e.name == error.get("rule")]
+    if not where:
+        return {f"{b.name}.{f.name}" for b in policy.facts for f in b.fields}
+    return {node.label for root in where for node in ir.walk(root) if isinstance(node, ir.Field)}
 
 
 def _any_field(policy: ir.Policy, facts: dict[str, dict[str, Any]]) -> str:

@@ -15,7 +15,11 @@ overrode, written as CSV, JSONL or Parquet. Columns, in order:
 * ``routed_to_review``: whether a rule sent it to review. Reviewed rows are not a
   random sample: weight or model this selection when training on them.
 * ``outcome`` ("approved" | "overridden"), ``overridden_outputs``, ``person``,
-  ``role``, ``reason``, ``reviewed_at``: the last person's verdict.
+  ``role``, ``reason``, ``reviewed_at``: the verdict of the last person who closed it.
+
+A decision is a row once its review is closed (``ReviewEvent.closes``): an override of
+another output by another role (a price change on a fraud review) is in the row's
+``label.*`` columns, but does not make the row by itself.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from rulelang.decision import DecisionRecord, ModelCallRecord
 from rulelang.store.codec import canonical_json
 from rulelang.store.errors import StoreError
 from rulelang.store.explain import flatten
@@ -64,25 +69,25 @@ def export_labels(
 
 
 def label_rows(log: DecisionLog, policy: str | None = None) -> Iterator[Row]:
-    """One row per reviewed decision, in the order of their first review."""
-    for decision_id, events in _verdicts(log).items():
+    """One row per decision whose review is closed, in the order of their first review."""
+    for decision_id, events in _accepted(log).items():
         decision = log.require(decision_id)
-        if policy is None or decision.policy == policy:
+        if (policy is None or decision.policy == policy) and _closing(decision, events):
             yield label_row(decision, events)
 
 
 def label_row(decision: LoggedDecision, events: Sequence[ReviewEvent]) -> Row:
-    """The training row of one decision and its approvals/accepted overrides."""
+    """The training row of one closed decision and its approvals/accepted overrides."""
     record = decision.record
     row: Row = {
         "decision_id": decision.decision_id, "logged_at": decision.at, "policy": decision.policy,
         "policy_version": decision.version, "policy_hash": decision.policy_hash,
     }  # fmt: skip
     row.update(_facts_columns(decision.facts))
-    row.update(_model_columns(record.get("models") or []))
+    row.update(_model_columns(record["models"]))
     row.update(_decision_columns("policy", record))
     row.update(_decision_columns("label", effective_record(record, events)))
-    row.update(_verdict_columns(record, events))
+    row.update(_verdict_columns(record, events, _closing(decision, events)))
     return row
 
 
@@ -94,12 +99,17 @@ def columns_of(rows: Sequence[Row]) -> list[str]:
     return [*_HEAD, *seen, *_TAIL]
 
 
-def _verdicts(log: DecisionLog) -> dict[str, list[ReviewEvent]]:
+def _accepted(log: DecisionLog) -> dict[str, list[ReviewEvent]]:
+    """Approvals and accepted overrides by decision, in log order (refusals change nothing)."""
     out: dict[str, list[ReviewEvent]] = {}
     for event in log.reviews():
-        if event.closes:
+        if event.kind != "refused":
             out.setdefault(event.decision_id, []).append(event)
     return out
+
+
+def _closing(decision: LoggedDecision, events: Sequence[ReviewEvent]) -> list[ReviewEvent]:
+    return [e for e in events if e.closes(decision.review_by)]
 
 
 def _facts_columns(facts: Mapping[str, Any]) -> Row:
@@ -107,35 +117,38 @@ def _facts_columns(facts: Mapping[str, Any]) -> Row:
     return flatten(facts, "facts." if clash else "")
 
 
-def _model_columns(calls: Sequence[Any]) -> Row:
+def _model_columns(calls: Sequence[ModelCallRecord]) -> Row:
     out: Row = {}
     seen: dict[str, int] = {}
     for call in calls:
-        if not isinstance(call, Mapping):
-            continue
-        name = str(call.get("model"))
+        name = call["model"]
         seen[name] = seen.get(name, 0) + 1
         key = f"model.{name}" + ("" if seen[name] == 1 else f"#{seen[name]}")
-        for field in ("value", "confidence", "version", "source", "reason"):
-            out[f"{key}.{field}"] = call.get(field)
+        out[f"{key}.value"] = call["value"]
+        out[f"{key}.confidence"] = call["confidence"]
+        out[f"{key}.version"] = call["version"]
+        out[f"{key}.source"] = call["source"]
+        out[f"{key}.reason"] = call.get("reason")
     return out
 
 
-def _decision_columns(prefix: str, record: Mapping[str, Any]) -> Row:
-    out: Row = {f"{prefix}.action": record.get("action")}
+def _decision_columns(prefix: str, record: DecisionRecord) -> Row:
+    out: Row = {f"{prefix}.action": record["action"]}
     if prefix == "policy":
-        out["policy.review_by"] = record.get("review_by") or ""
-        out["policy.reasons"] = "; ".join(str(r) for r in record.get("reasons") or ())
-    for name, value in (record.get("outputs") or {}).items():
+        out["policy.review_by"] = record["review_by"]
+        out["policy.reasons"] = "; ".join(dict.fromkeys(record["reasons"]))
+    for name, value in record["outputs"].items():
         out[f"{prefix}.{name}"] = value
     return out
 
 
-def _verdict_columns(record: Mapping[str, Any], events: Sequence[ReviewEvent]) -> Row:
+def _verdict_columns(
+    record: DecisionRecord, events: Sequence[ReviewEvent], closing: Sequence[ReviewEvent]
+) -> Row:
     overridden = [e.output for e in events if e.kind == "overridden"]
-    last = events[-1]
+    last = closing[-1]
     return {
-        "routed_to_review": record.get("action") == "review",
+        "routed_to_review": record["action"] == "review",
         "outcome": "overridden" if overridden else "approved",
         "overridden_outputs": ",".join(dict.fromkeys(overridden)),
         "person": last.person,

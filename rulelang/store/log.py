@@ -15,14 +15,15 @@ transaction stays open while the caller's code runs.
 from __future__ import annotations
 
 import heapq
+import importlib
 import itertools
 import os
 import threading
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Protocol
 
 from rulelang.store.chain import (
@@ -67,9 +68,11 @@ _ORPHANS = (
     "ON d.decision_id = r.decision_id WHERE d.decision_id IS NULL "
     "GROUP BY r.decision_id ORDER BY 2"
 )
+# The first event that closes the review: ReviewEvent.closes, in SQL (keep them alike).
 _STATUS = (
     "(SELECT r.kind FROM reviews r WHERE r.decision_id = d.decision_id "
-    "AND r.kind <> 'refused' ORDER BY r.seq LIMIT 1)"
+    "AND (r.kind = 'approved' OR (r.kind = 'overridden' AND (d.review_by = '' "
+    "OR r.role = d.review_by OR r.output = 'action'))) ORDER BY r.seq LIMIT 1)"
 )
 
 
@@ -397,6 +400,28 @@ class DecisionLog(ABC):
         return [review_from_row(row) for row in rows]
 
 
+class Opener(Protocol):
+    """What a back-end module offers as ``open_url``: open the log at a path or URL."""
+
+    def __call__(
+        self, url: str, *, schema: str | None, create: bool, timeout: float
+    ) -> DecisionLog: ...
+
+
+# URL scheme ("" for a plain path) -> the back-end module whose ``open_url`` opens it.
+# The back-ends import this module (for DecisionLog); this one only names them and
+# imports the one a URL asks for, so the store has no import cycle and psycopg loads
+# only for a PostgreSQL log.
+BACKENDS: Mapping[str, str] = MappingProxyType(
+    {
+        "": "rulelang.store.sqlite",
+        "sqlite": "rulelang.store.sqlite",
+        "postgresql": "rulelang.store.postgres",
+        "postgres": "rulelang.store.postgres",
+    }
+)
+
+
 def open_log(
     target: str | os.PathLike[str],
     *,
@@ -413,18 +438,11 @@ def open_log(
     """
     text = os.fspath(target)
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
-    if scheme in ("postgresql", "postgres"):
-        from rulelang.store.postgres import open_postgres
-
-        return open_postgres(text, schema=schema, create=create, timeout=timeout)
-    if scheme and scheme != "sqlite":
+    backend = BACKENDS.get(scheme)
+    if backend is None:
         raise LogUnavailable(f"unknown log URL {text!r}: use a path, sqlite:/// or postgresql://")
-    if scheme == "sqlite" and not text.startswith("sqlite:///"):
-        raise LogUnavailable(f"a SQLite URL is sqlite:///PATH, not {text!r}")
-    from rulelang.store.sqlite import open_sqlite
-
-    path = text[len("sqlite:///") :] if scheme else text
-    return open_sqlite(path, create=create, timeout=timeout)
+    opener: Opener = importlib.import_module(backend).open_url
+    return opener(text, schema=schema, create=create, timeout=timeout)
 
 
 def _decision_columns(with_facts: bool, prefix: str = "") -> str:

@@ -111,7 +111,7 @@ class PostgresLog(DecisionLog):
         return bool(found)
 
 
-def open_postgres(url: str, *, schema: str | None, create: bool, timeout: float) -> PostgresLog:
+def open_url(url: str, *, schema: str | None, create: bool, timeout: float) -> PostgresLog:
     """Connect to the log at ``url`` (in ``schema``, default the URL's or "public")."""
     conninfo, url_schema = split_schema(url)
     name = schema or url_schema or "public"

@@ -1,8 +1,9 @@
 """What the log stores and returns: rows in, frozen dataclasses out.
 
-Input: decision records (``Decision`` or its ``to_dict()``), facts, review events.
+Input: decision records (``Decision`` or its ``DecisionRecord``), facts, review events.
 Output: the hashed column values of a row (``decision_values``...), and from a
 selected row the ``LoggedDecision`` / ``ReviewEvent`` that callers read.
+``read_record`` checks a record that came from outside (a ``.jsonl`` file) for its shape.
 """
 
 from __future__ import annotations
@@ -10,18 +11,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
-from rulelang.decision import Override
+from rulelang.decision import DecisionRecord, Override
 from rulelang.store.codec import Encoded, canonical_json, loads
 from rulelang.store.errors import StoreError
 from rulelang.store.schema import DECISIONS, REVIEWS
 
 REVIEW_KINDS = ("approved", "overridden", "refused")
-CLOSING_KINDS = ("approved", "overridden")
 DECISION_COLUMNS = ("seq", *DECISIONS.column_names)
 REVIEW_COLUMNS = ("seq", *REVIEWS.column_names)
-_REQUIRED = ("id", "policy", "version", "policy_hash", "action")
+_REQUIRED = tuple(sorted(DecisionRecord.__required_keys__))
+# The keys every trace entry and model call has (a shape check of records from outside).
+_ENTRY_KEYS = {
+    "trace": ("rule", "line", "outcome", "values", "changes"),
+    "models": ("model", "version", "value", "confidence", "ms", "source"),
+}
 
 
 def utc_now() -> str:
@@ -54,7 +59,7 @@ class LoggedDecision:
     review_by: str
     model_versions: dict[str, str]
     at: str
-    record: dict[str, Any]
+    record: DecisionRecord
     facts: dict[str, Any]
 
 
@@ -89,9 +94,27 @@ class ReviewEvent:
     message: str
     at: str
 
-    @property
-    def closes(self) -> bool:
-        return self.kind in CLOSING_KINDS
+    def closes(self, review_by: str) -> bool:
+        """Whether this event resolves the review of a decision queued for ``review_by``.
+
+        An approval does (only the queue's role, or a role with a right over `action`,
+        may approve), and so does an accepted override by the queue's role or of
+        `action` (only a role with that right gets one accepted). An override of
+        another output by another role answers that role's question, not the queue's:
+        a price change by pricing does not settle a fraud review.
+        """
+        if self.kind == "approved":
+            return True
+        if self.kind != "overridden":
+            return False
+        return not review_by or self.role == review_by or self.output == "action"
+
+    def to_dict(self) -> ReviewRecord:
+        return {
+            "seq": self.seq, "kind": self.kind, "person": self.person, "role": self.role,
+            "output": self.output, "old": self.old, "new": self.new, "note": self.note,
+            "message": self.message, "at": self.at,
+        }  # fmt: skip
 
     def to_override(self) -> Override:
         """The ``Override`` this event records (``accepted`` False for a refusal)."""
@@ -109,12 +132,54 @@ class ReviewEvent:
         )
 
 
-def as_record(decision: Any) -> dict[str, Any]:
+class ReviewRecord(TypedDict):
+    """A review event as JSON (``rulelang review show --json``'s history)."""
+
+    seq: int
+    kind: str  # "approved" | "overridden" | "refused"
+    person: str
+    role: str
+    output: str
+    old: Any
+    new: Any
+    note: str
+    message: str
+    at: str
+
+
+def as_record(decision: Any) -> DecisionRecord:
     """A decision record from a ``Decision`` or a mapping, checked for its keys."""
     if isinstance(decision, EncodedRecord):
-        return _checked(decision.record) | {_TEXT: Encoded(decision.text)}
-    record = decision.to_dict() if hasattr(decision, "to_dict") else decision
-    return _checked(record)
+        record = _checked(decision.record)
+        # The pre-encoded text rides along under a key no record has (see _TEXT).
+        return record | {_TEXT: Encoded(decision.text)}  # type: ignore[return-value]
+    return _checked(decision.to_dict() if hasattr(decision, "to_dict") else decision)
+
+
+def read_record(value: Any) -> DecisionRecord:
+    """A decision record that came from outside (a ``.jsonl`` line), checked for the
+    shape ``Decision.to_dict`` writes; raises ``StoreError`` saying what is wrong."""
+    record = _checked(value)
+    raw: Mapping[str, Any] = record  # read by key name below, before it is trusted
+    if not isinstance(raw["outputs"], Mapping):
+        raise StoreError("its outputs are not an object")
+    for key in ("reasons", "fired"):
+        if not _is_list(raw[key]):
+            raise StoreError(f"its {key} is not a list")
+    for key, needed in _ENTRY_KEYS.items():
+        if not _is_list(raw[key]) or not all(_has(e, needed) for e in raw[key]):
+            raise StoreError(f"its {key} is not a list of objects with {', '.join(needed)}")
+    if raw["error"] is not None and not _has(raw["error"], ("type",)):
+        raise StoreError("its error is not an object with a type")
+    return record
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str)
+
+
+def _has(value: Any, keys: Sequence[str]) -> bool:
+    return isinstance(value, Mapping) and all(k in value for k in keys)
 
 
 _TEXT = "\ue000text"  # where as_record keeps a record's pre-encoded text
@@ -129,35 +194,40 @@ class EncodedRecord:
     text: str
 
 
-def _checked(record: Any) -> dict[str, Any]:
+def _checked(record: Any) -> DecisionRecord:
     if not isinstance(record, Mapping):
         raise StoreError(f"a decision record is a mapping, not {type(record).__name__}")
     missing = [key for key in _REQUIRED if key not in record]
     if missing:
         raise StoreError(f"decision record lacks {', '.join(missing)}: {dict(record)!r:.200}")
-    return dict(record)
+    checked: DecisionRecord = dict(record)  # type: ignore[assignment]
+    return checked
 
 
 def decision_values(
-    record: Mapping[str, Any], facts: Any, run_id: str | None, line: int | None, at: str
+    record: DecisionRecord, facts: Any, run_id: str | None, line: int | None, at: str
 ) -> tuple[Any, ...]:
     """The hashed column values of a decision row, in ``DECISIONS.columns`` order."""
     try:
-        record_text = record.get(_TEXT) or canonical_json(record)
+        record_text = _encoded_text(record) or canonical_json(record)
         facts_text = canonical_json(facts)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"decision {record['id']}: cannot store it: {exc}") from exc
     return (
         str(record["id"]), run_id, line, str(record["policy"]), str(record["version"]),
-        str(record["policy_hash"]), str(record["action"]), str(record.get("review_by") or ""),
+        str(record["policy_hash"]), str(record["action"]), str(record["review_by"] or ""),
         canonical_json(model_versions(record)), at, record_text, facts_text,
     )  # fmt: skip
 
 
-def model_versions(record: Mapping[str, Any]) -> dict[str, str]:
+def _encoded_text(record: Mapping[str, Any]) -> str | None:
+    text = record.get(_TEXT)
+    return text if isinstance(text, Encoded) else None
+
+
+def model_versions(record: DecisionRecord) -> dict[str, str]:
     """Model name to version, for every model call in the record."""
-    calls = record.get("models") or []
-    return {str(c.get("model")): str(c.get("version")) for c in calls if isinstance(c, Mapping)}
+    return {str(c["model"]): str(c["version"]) for c in record["models"]}
 
 
 def review_values(event: NewReview, at: str) -> tuple[Any, ...]:

@@ -5,19 +5,21 @@ Input: a ``DecisionLog``. Output: a ``TrustReport`` (text via ``render``, JSON v
 
 Per rule, over the decisions where its `then` ran (``fired``) or its `if unknown`
 branch ran (``unknown``, visible only in traced records): how many went to review,
-how many a person closed, how many were overridden, and in which direction (a
-numeric output raised or lowered; the action moved up or down allow < review < block).
+how many a person closed (``ReviewEvent.closes``), how many were overridden, and in
+which direction (a numeric output raised or lowered; the action moved up or down
+allow < review < block).
 Per model: calls, answers, no answers by reason, mean value and time.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from rulelang.decision import DecisionRecord, ModelCallRecord, Outcome, outcome_of
 from rulelang.store.explain import no_answer_reason
 from rulelang.store.log import DecisionLog
 from rulelang.store.records import LoggedDecision, ReviewEvent
@@ -142,33 +144,32 @@ class _Tally:
     refused: int = 0
     outputs: dict[str, Counter[str]] = field(default_factory=dict)
     rules: dict[str, Counter[str]] = field(default_factory=dict)
-    models: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
+    models: dict[str, list[ModelCallRecord]] = field(default_factory=dict)
 
     def add(self, decision: LoggedDecision, events: Sequence[ReviewEvent]) -> None:
         record = decision.record
         self.decisions += 1
         self.actions[decision.action] += 1
         overrides = [e for e in events if e.kind == "overridden"]
-        self.closed += any(e.closes for e in events)
+        closed = any(e.closes(decision.review_by) for e in events)
+        self.closed += closed
         self.overridden += bool(overrides)
         self.refused += sum(e.kind == "refused" for e in events)
         dirs = [(e.output, direction(e.output, e.old, e.new)) for e in overrides]
         for output, way in dirs:
             self.outputs.setdefault(output, Counter())[way] += 1
         for rule, how in _rules_involved(record):
-            self._add_rule(rule, how, decision, events, [way for _, way in dirs])
-        for call in record.get("models") or []:
-            if isinstance(call, Mapping):
-                self.models.setdefault(str(call.get("model")), []).append(call)
+            self._add_rule(rule, how, decision, closed, [way for _, way in dirs])
+        for call in record["models"]:
+            self.models.setdefault(call["model"], []).append(call)
 
     def _add_rule(
-        self, rule: str, how: str, decision: LoggedDecision,
-        events: Sequence[ReviewEvent], ways: list[str],
-    ) -> None:  # fmt: skip
+        self, rule: str, how: str, decision: LoggedDecision, closed: bool, ways: list[str]
+    ) -> None:
         counts = self.rules.setdefault(rule, Counter())
         counts[how] += 1
         counts["to_review"] += decision.action == "review"
-        counts["reviewed"] += any(e.closes for e in events)
+        counts["reviewed"] += closed
         counts["overridden"] += bool(ways)
         for way in ways:
             counts["dir:" + way] += 1
@@ -189,11 +190,11 @@ def _events_by_decision(log: DecisionLog) -> dict[str, list[ReviewEvent]]:
     return out
 
 
-def _rules_involved(record: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
-    involved = {str(rule): "fired" for rule in record.get("fired") or ()}
-    for firing in record.get("trace") or ():
-        if isinstance(firing, Mapping) and firing.get("outcome") == "unknown":
-            involved.setdefault(str(firing.get("rule")), "unknown")
+def _rules_involved(record: DecisionRecord) -> Iterable[tuple[str, str]]:
+    involved = {rule: "fired" for rule in record["fired"]}
+    for firing in record["trace"]:
+        if outcome_of(firing.get("kind", "rule"), firing["outcome"]) is Outcome.UNKNOWN:
+            involved.setdefault(firing["rule"], "unknown")
     return involved.items()
 
 
@@ -205,17 +206,17 @@ def _rule_figures(rule: str, counts: Counter[str]) -> RuleFigures:
     )  # fmt: skip
 
 
-def _model_figures(model: str, calls: list[Mapping[str, Any]]) -> ModelFigures:
+def _model_figures(model: str, calls: list[ModelCallRecord]) -> ModelFigures:
     no_answer: Counter[str] = Counter()
     values: list[float] = []
     for call in calls:
         reason = no_answer_reason(call)
         if reason is not None:
             no_answer[reason] += 1
-        elif _is_number(call.get("value")) or isinstance(call.get("value"), bool):
+        elif _is_number(call["value"]) or isinstance(call["value"], bool):
             values.append(float(call["value"]))
-    times = [float(c["ms"]) for c in calls if _is_number(c.get("ms"))]
-    versions = tuple(sorted({str(c.get("version")) for c in calls}))
+    times = [float(c["ms"]) for c in calls if _is_number(c["ms"])]
+    versions = tuple(sorted({c["version"] for c in calls}))
     return ModelFigures(
         model, versions, len(calls), len(calls) - sum(no_answer.values()), dict(no_answer),
         _mean(values), _mean(times),

@@ -3,21 +3,25 @@
 Input: a ``DecisionLog`` and a ``policy_loader(policy_hash, source) -> policy``.
 Output: review events appended to the log (``ReviewEvent``, ``Override``).
 
-Decisions whose action is ``review`` wait for their ``review_by`` role. An approval
-or an accepted override closes the item. Every override is put to the policy that
-made the decision (``policy.check_override``), recompiled from the source stored in
-the log: refusals are recorded too, then raised as ``OverrideRefused``. The decision
-row is never changed; ``effective_record`` shows it with accepted overrides applied.
+Decisions whose action is ``review`` wait for their ``review_by`` role. The item is
+closed by that role (an approval, or an accepted override of any output) or by a role
+with a right over `action` (approving, or overriding the action); an override of
+another output by another role leaves it open (``ReviewEvent.closes``). Every
+override is put to the policy that made the decision (``policy.check_override``),
+recompiled from the source stored in the log: refusals are recorded too, then raised
+as ``OverrideRefused``; a value that does not parse is a ``UsageError`` and nothing is
+recorded. The decision row is never changed; ``effective_record`` shows it with
+accepted overrides applied.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from rulelang.decision import Override, OverrideCheck
+from rulelang.decision import DecisionRecord, Override, OverrideCheck
 from rulelang.store.errors import OverrideRefused, ReviewConflict, ReviewError
 from rulelang.store.log import DecisionLog
 from rulelang.store.records import LoggedDecision, NewReview, ReviewEvent
@@ -27,8 +31,11 @@ class CheckingPolicy(Protocol):
     """What the review desk needs from a compiled policy."""
 
     def check_override(
-        self, record: dict[str, Any], facts: dict[str, Any], output: str, value: Any, role: str
-    ) -> OverrideCheck: ...
+        self, record: DecisionRecord, facts: dict[str, Any], output: str, value: Any, role: str
+    ) -> OverrideCheck:
+        """The policy's verdict; raises ``UsageError`` when ``value`` does not parse as
+        the output's type (nothing to record: the person mistyped)."""
+        ...
 
 
 PolicyLoader = Callable[[str, str], CheckingPolicy]
@@ -53,7 +60,7 @@ class ReviewItem:
         record = decision.record
         return cls(
             decision.decision_id, decision.policy, decision.version, decision.review_by,
-            tuple(str(r) for r in record.get("reasons") or ()), dict(record.get("outputs") or {}),
+            tuple(dict.fromkeys(record["reasons"])), dict(record["outputs"]),
             status, decision.at, decision.seq,
         )  # fmt: skip
 
@@ -82,22 +89,26 @@ class CaseFile:
         return status_of(self.decision, self.events)
 
     @property
-    def effective_record(self) -> dict[str, Any]:
+    def effective_record(self) -> DecisionRecord:
         return effective_record(self.decision.record, self.events)
 
 
 def status_of(decision: LoggedDecision, events: Iterable[ReviewEvent]) -> str:
     """ "open", "approved" or "overridden" (the first closing event), or "not queued"."""
-    closing = next((e for e in events if e.closes), None)
+    closing = closing_event(decision, events)
     if closing is not None:
         return closing.kind
     return "open" if decision.action == "review" else "not queued"
 
 
-def effective_record(record: Mapping[str, Any], events: Iterable[ReviewEvent]) -> dict[str, Any]:
+def closing_event(decision: LoggedDecision, events: Iterable[ReviewEvent]) -> ReviewEvent | None:
+    """The first event that closed the decision's review, if any."""
+    return next((e for e in events if e.closes(decision.review_by)), None)
+
+
+def effective_record(record: DecisionRecord, events: Iterable[ReviewEvent]) -> DecisionRecord:
     """The record with every accepted override applied, in log order."""
-    out = copy.deepcopy(dict(record))
-    out["outputs"] = dict(out.get("outputs") or {})
+    out = copy.deepcopy(record)
     for event in events:
         if event.kind != "overridden":
             continue
@@ -133,12 +144,15 @@ class ReviewDesk:
         """Agree with the policy's decision; closes the review item.
 
         ``audit`` also accepts a decision no rule sent to review: a person checking a
-        random sample, so that the labels are not only of the cases rules routed.
+        random sample, so that the labels are not only of the cases rules routed. A role
+        other than the queue's may approve when the policy grants it a right over
+        `action` (checked with the policy loader, when there is one).
         """
         _need(person=person, role=role)
+        action_right = self._may_set_action(self.log.require(decision_id), role)
 
         def guard(decision: LoggedDecision, events: list[ReviewEvent]) -> None:
-            _check_approvable(decision, events, role, audit)
+            _check_approvable(decision, events, role, audit, action_right)
 
         event = NewReview(decision_id, "approved", person, role, note=note)
         return self.log.add_review(event, guard)
@@ -164,6 +178,19 @@ class ReviewDesk:
         new = value if check.value is None else check.value
         event = NewReview(decision_id, "overridden", person, role, output, old, new, reason)
         return self.log.add_review(event, _unchanged_since(case.events)).to_override()
+
+    def _may_set_action(self, decision: LoggedDecision, role: str) -> bool:
+        """Whether ``role``, not the queue's, holds a right over `action` on this decision."""
+        if not decision.review_by or role == decision.review_by or self._loader is None:
+            return False
+        try:
+            policy = self._policy(decision.policy_hash)
+        except ReviewError:  # no source to check with: only the queue's role may approve
+            return False
+        record = decision.record
+        return policy.check_override(
+            record, decision.facts, "action", record["action"], role
+        ).accepted
 
     def _policy(self, policy_hash: str) -> CheckingPolicy:
         if policy_hash not in self._policies:
@@ -195,7 +222,7 @@ class ReviewDesk:
 
 
 def _check_approvable(
-    decision: LoggedDecision, events: list[ReviewEvent], role: str, audit: bool
+    decision: LoggedDecision, events: list[ReviewEvent], role: str, audit: bool, action_right: bool
 ) -> None:
     did = decision.decision_id
     routed = decision.action == "review"
@@ -205,14 +232,17 @@ def _check_approvable(
             f"{decision.action}); there is nothing to approve (approve it as an audit "
             "to record a check of a decision no rule routed)"
         )
-    closing = next((e for e in events if e.closes), None)
+    closing = closing_event(decision, events)
     if closing is not None:
         raise ReviewError(
             f"decision {did} is already {closing.kind} by {closing.person} "
             f"({closing.role}) at {closing.at}"
         )
-    if routed and decision.review_by and role != decision.review_by:
-        raise ReviewError(f"decision {did} is queued for {decision.review_by}, not for {role}")
+    if routed and decision.review_by and role != decision.review_by and not action_right:
+        raise ReviewError(
+            f"decision {did} is queued for {decision.review_by}, not for {role} "
+            "(nor does the policy give that role a right over `action`)"
+        )
 
 
 def _unchanged_since(seen: tuple[ReviewEvent, ...]) -> Callable[..., None]:

@@ -93,6 +93,15 @@ class SqliteLog(DecisionLog):
         return bool(found)
 
 
+def open_url(url: str, *, schema: str | None, create: bool, timeout: float) -> SqliteLog:
+    """``open_log``'s entry: a plain path or ``sqlite:///PATH`` (a file has no schema)."""
+    if "://" not in url:
+        return open_sqlite(url, create=create, timeout=timeout)
+    if not url.startswith("sqlite:///"):
+        raise LogUnavailable(f"a SQLite URL is sqlite:///PATH, not {url!r}")
+    return open_sqlite(url[len("sqlite:///") :], create=create, timeout=timeout)
+
+
 def open_sqlite(path: str, *, create: bool, timeout: float) -> SqliteLog:
     """Open (or create) the SQLite log at ``path``."""
     if path != ":memory:" and not create and not Path(path).is_file():
