@@ -109,6 +109,8 @@ class ErrorRecord(TypedDict):
     issues: NotRequired[list[FactIssueRecord]]  # bad_facts: every bad field
     message: NotRequired[str]  # evaluation: what failed
     rule: NotRequired[str]  # evaluation: the rule or constraint whose code failed
+    output: NotRequired[str]  # evaluation: the output whose starting value failed
+    line: NotRequired[int]  # evaluation: that output's line
 
 
 class DecisionRecord(TypedDict):

@@ -12,6 +12,7 @@ from conftest import RETAIL, run_cli, run_python
 
 import rulelang
 from rulelang.models.base import Answer
+from rulelang.store.explain import render_record
 
 POLICY = """policy p
   version "1"
@@ -120,3 +121,45 @@ def test_the_heavy_libraries_load_only_when_a_model_needs_them(tmp_path: Path) -
     done = run_python("-c", LOAD_EVERYTHING, RETAIL, standin, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert HEAVY & set(json.loads(done.stdout)) == set()
+
+
+UPPER_CASE_POLICY = """\
+policy P
+  version "1"
+end
+
+facts item
+  unitPrice: money in 0 .. 1000
+  qty: int in 0 .. 10
+end
+
+decision
+  ratio: money = item.unitPrice / item.qty
+end
+
+rule R01
+  when item.unitPrice > 10
+  then review "big"
+end
+"""
+
+
+def test_upper_case_names_and_a_failing_starting_value(tmp_path: Path) -> None:
+    """Names take upper case; a division by zero in a starting value names the output and
+    its line on both back-ends, and explain says so."""
+    path = tmp_path / "upper.rule"
+    path.write_text(UPPER_CASE_POLICY, encoding="utf-8")
+    policy = rulelang.open_policy(path)
+    decided = policy.decide({"item": {"unitPrice": "20", "qty": 2}})
+    assert (decided.action, decided.fired) == ("review", ("R01",))
+    for explain in (False, True):
+        failed = policy.decide({"item": {"unitPrice": "20", "qty": 0}}, explain=explain)
+        assert failed.action == "block"
+        assert failed.error == {
+            "type": "evaluation",
+            "message": "division by zero",
+            "output": "ratio",
+            "line": 11,
+        }
+    text = render_record(failed.to_dict())
+    assert "Evaluation failed in the starting value of `ratio` (line 11): division by zero" in text

@@ -177,12 +177,21 @@ def _error(error: ErrorRecord | None) -> str:
         issues = error.get("issues", [])
         return "\n".join(["The facts were rejected, so no rule ran:", *map(_bad_field, issues)])
     if error["type"] == EVALUATION:
-        where = f" in {error['rule']}" if error.get("rule") else ""
+        where = _where(error)
         return (
             f"Evaluation failed{where}: {error.get('message', 'no message')}\n"
             "  The decision was blocked and no output was set."
         )
     return f"Error: {show_value(dict(error))}"  # a kind this rulelang does not write
+
+
+def _where(error: ErrorRecord) -> str:
+    """Where evaluation failed: the rule or constraint, or the output's starting value."""
+    if error.get("rule"):
+        return f" in {error['rule']}"
+    if error.get("output"):
+        return f" in the starting value of `{error['output']}` (line {error.get('line')})"
+    return ""
 
 
 def _bad_field(issue: FactIssueRecord) -> str:
