@@ -832,3 +832,11 @@ def test_loading_leaves_the_garbage_collector_as_it_was() -> None:
         assert not gc.isenabled()  # the caller's choice is kept
     finally:
         gc.enable()
+
+
+def test_generated_source_matches_its_golden_file() -> None:
+    """The code generated for the retail policy is reviewed like code: any change to the
+    back-end shows as a diff of this golden file (RULELANG_UPDATE_GOLDENS=1 rewrites it)."""
+    text = RETAIL.read_text(encoding="utf-8")
+    policy = rulelang.open_source(text, "policy.rule", allow_unbound=True)
+    assert_golden(GOLDEN / "generated" / "retail.py.txt", policy.source)
