@@ -34,6 +34,7 @@ from rulelang.errors import (
     FactError,
     FactIssue,
     ModelBindingFailed,
+    UsageError,
 )
 from rulelang.facts import FactsValidator
 from rulelang.interpreter import State, evaluate
@@ -45,6 +46,7 @@ from rulelang.models.base import (
     as_model,
     fit_problems,
 )
+from rulelang.render import read_value
 from rulelang.runtime import (
     BoundModel,
     Frame,
@@ -449,9 +451,9 @@ class CompiledPolicy:
                 f"role `{role}` has no right to override `{output}` "
                 f"(roles with that right: {roles})",
             )
+        new = self._proposed(output, value)
         try:
             checked = self.validator.validate(facts)
-            new = self._typed(output, value)
         except (FactError, ValueError, ArithmeticError) as exc:
             return OverrideCheck(False, f"cannot read the value or the facts: {exc}")
         state = self._state(record, checked)
@@ -473,6 +475,18 @@ class CompiledPolicy:
                 False, f"the result would break constraint {', '.join(broken)}", None, bounds
             )
         return OverrideCheck(True, "", new, bounds)
+
+    def _proposed(self, output: str, value: Any) -> Any:
+        """A person's value read as the output's type; a mistyped one is a usage error
+        (nothing to record: the policy was never asked)."""
+        kind = "action" if output == "action" else self._kind(output)
+        try:
+            return read_value(value, kind)
+        except ValueError as exc:
+            raise UsageError(f"cannot read the value of `{output}`: {exc}") from None
+
+    def _kind(self, output: str) -> str:
+        return next(o.type.kind for o in self.policy.outputs if o.name == output)
 
     def _typed(self, output: str, value: Any) -> Any:
         if output == "action":

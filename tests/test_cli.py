@@ -422,3 +422,22 @@ def test_console_script_is_the_same_cli(tmp_path: Path) -> None:
     assert project["project"]["scripts"] == {"rulelang": "rulelang.cli.main:entry"}
     done = run_cli(cwd=tmp_path)
     assert done.returncode == 2 and "check" in done.stdout and "explain" in done.stdout
+
+
+def test_review_override_a_value_that_does_not_read_is_bad_usage(cli: Any, tmp_path: Path) -> None:
+    """A mistyped value names the expected form, exits 2 and leaves nothing in the log;
+    a value that reads but breaks the policy's bounds is a logged refusal."""
+    out, log = tmp_path / "d.jsonl", f"sqlite:///{tmp_path / 'log.sqlite'}"
+    facts = head(RETAIL_DIR / "facts.jsonl", tmp_path / "f.jsonl", 20)
+    ran = cli("run", RETAIL, "--facts", facts, "--models", STANDIN, "--out", out, "--log", log)
+    assert ran.code == 0, ran.err
+    decision = next(r["id"] for r in records(out) if r["action"] != "block")
+    who = ("--as", "carol", "--role", "pricing_manager", "--reason", "match")
+    typo = cli("review", "override", decision, "price=abc", *who, "--log", log)
+    assert typo.code == 2
+    assert "cannot read the value of `price`: expected an amount such as 628.90" in typo.err
+    assert "Traceback" not in typo.err and "class" not in typo.err
+    assert "Review: none." in cli("review", "show", decision, "--log", log).out
+    refused = cli("review", "override", decision, "price=0.01", *who, "--log", log)
+    assert refused.code == 1 and "refused" in refused.err
+    assert "override refused" in cli("review", "show", decision, "--log", log).out
