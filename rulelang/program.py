@@ -21,7 +21,6 @@ import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 from typing import Any
 
 from rulelang import ir
@@ -479,25 +478,20 @@ class CompiledPolicy:
     def _proposed(self, output: str, value: Any) -> Any:
         """A person's value read as the output's type; a mistyped one is a usage error
         (nothing to record: the policy was never asked)."""
-        kind = "action" if output == "action" else self._kind(output)
         try:
-            return read_value(value, kind)
+            return read_value(value, self._kind(output))
         except ValueError as exc:
             raise UsageError(f"cannot read the value of `{output}`: {exc}") from None
 
     def _kind(self, output: str) -> str:
+        """The output's type kind; `action` is built in."""
+        if output == "action":
+            return "action"
         return next(o.type.kind for o in self.policy.outputs if o.name == output)
 
     def _typed(self, output: str, value: Any) -> Any:
-        if output == "action":
-            if value not in ACTIONS:
-                raise ValueError(f"an action is one of {', '.join(ACTIONS)}")
-            return value
-        kind = next(o.type.kind for o in self.policy.outputs if o.name == output)
-        if kind in ("money", "percent"):
-            return Decimal(str(value))
-        convert: dict[str, Any] = {"number": float, "int": int, "bool": _bool, "text": str}
-        return convert[kind](value)
+        """A logged value of ``output`` in its run-time form (``render.read_value``)."""
+        return read_value(value, self._kind(output))
 
     def _state(self, record: Mapping[str, Any], facts: dict[str, Any]) -> State:
         state = State(facts, None)
@@ -518,11 +512,3 @@ class CompiledPolicy:
 def _within(value: Any, bounds: tuple[Any, Any], inclusive: bool) -> bool:
     low, high = bounds
     return bool(low <= value <= high) if inclusive else bool(low <= value < high)
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() in ("true", "false"):
-        return str(value).lower() == "true"
-    raise ValueError(f"expected true or false, got {value!r}")

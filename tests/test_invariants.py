@@ -171,8 +171,8 @@ def test_an_off_by_one_is_found_on_the_edge_not_by_luck() -> None:
         'rule r\n  when item.stock >= 50\n  then block "x"\nend\n'
         'invariant "blocked above 50"\n  action == block implies item.stock > 50\nend\n'
     )
-    for seed in range(5):
-        line, _ = found_line(body, examples=20, seed_value=seed)
+    for seed in range(5):  # the edges are tried first: one drawn example is enough
+        line, _ = found_line(body, examples=1, seed_value=seed)
         assert line == "given item.stock = 50"
 
 

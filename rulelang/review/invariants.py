@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import DeadlineExceeded, Flaky
 
@@ -118,7 +118,8 @@ def check_invariant(
     """
     how = Search(examples, seed_value, deadline_ms)
     policy = compiled.policy
-    found = search(compiled, invariant, examples_strategy(policy, aim=aim), how)
+    edges = edge_examples(policy) if aim else ()
+    found = search(compiled, invariant, examples_strategy(policy, aim=aim), how, edges)
     if found is None:
         return InvariantResult(invariant.name, invariant.span.line, examples, seed=seed_value)
     if not found.reason and any(a is not None for a in found.example[1].values()):
@@ -141,8 +142,11 @@ def search(
     invariant: ir.Invariant,
     strategy: st.SearchStrategy[Example],
     how: Search,
+    explicit: tuple[Example, ...] = (),
 ) -> Found | None:
-    """The shrunk example that breaks ``invariant`` (or runs over the deadline), or None."""
+    """The shrunk example that breaks ``invariant`` (or runs over the deadline), or None.
+
+    ``explicit`` examples are tried first, whatever the seed and the budget."""
     last: list[Found] = []  # the example tried last (Hypothesis replays the shrunk one last)
     holds = _property(compiled, invariant, last)
     run = settings(
@@ -153,7 +157,7 @@ def search(
         phases=(Phase.explicit, Phase.generate, Phase.shrink),
         suppress_health_check=list(HealthCheck),
         report_multiple_bugs=False,
-    )(seed(how.seed)(given(strategy)(holds)))
+    )(seed(how.seed)(_with_examples(given(strategy)(holds), explicit)))
     try:
         run()
     except AssertionError:
@@ -163,6 +167,12 @@ def search(
             last[0], reason=f"an example took longer than the deadline ({how.deadline_ms:g} ms)"
         )
     return None
+
+
+def _with_examples(test: Callable[..., None], explicit: tuple[Example, ...]) -> Callable[..., None]:
+    for one in reversed(explicit):  # decorators apply inside out: keep the given order
+        test = example(one)(test)
+    return test
 
 
 def _property(
@@ -289,6 +299,26 @@ def answer_strategy(model: ir.Model, near: set[Any]) -> st.SearchStrategy[Any]:
         values = st.floats(low, high, allow_nan=False, allow_infinity=False)
         values = values | st.sampled_from(edges) if edges else values
     return st.none() | values
+
+
+def edge_examples(policy: ir.Policy) -> tuple[Example, ...]:
+    """Each field at each edge of each boundary the policy names, the other fields at
+    their defaults and no model answering: a `>=` written for `>` is found on every
+    seed, not by the luck of the draw (shrinking would end at such an example anyway)."""
+    fields = {(b.name, f.name): f for b in policy.facts for f in b.fields}
+    silent = {m.name: None for m in policy.models}
+    found: list[Example] = []
+    for key, values in sorted(boundaries(policy).items()):
+        info = fields.get(key)
+        if info is None or info.type.enum or info.type.kind in ("bool", "text"):
+            continue  # a model, or a field whose values the draw already enumerates
+        for value in sorted(
+            (v for v in _edges(info.type.kind, values) if _inside(info, v)), key=_key
+        ):
+            facts = default_facts(policy)
+            facts[key[0]][key[1]] = value
+            found.append((facts, dict(silent)))
+    return tuple(found)
 
 
 def boundaries(policy: ir.Policy) -> dict[tuple[str, str], set[Any]]:
