@@ -325,7 +325,8 @@ class CompiledPolicy:
             self.policy.source_hash,
             ACTIONS[action],
             outputs,
-            tuple(reasons),
+            # a reason given by two rules is listed once, in first-given order
+            tuple(reasons) if len(reasons) < 2 else tuple(dict.fromkeys(reasons)),
             review_by,
             tuple(fired),
             tuple(trace) if trace else (),

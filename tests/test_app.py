@@ -163,3 +163,15 @@ def test_upper_case_names_and_a_failing_starting_value(tmp_path: Path) -> None:
         }
     text = render_record(failed.to_dict())
     assert "Evaluation failed in the starting value of `ratio` (line 11): division by zero" in text
+
+
+def test_a_reason_given_twice_is_listed_once() -> None:
+    text = UPPER_CASE_POLICY + (
+        '\nrule R02\n  when item.qty > 1\n  then review "big"\nend\n'
+        '\nrule R03\n  when item.qty > 1\n  then review "many"\nend\n'
+    )
+    policy = rulelang.open_source(text, "twice.rule")
+    for explain in (False, True):
+        decided = policy.decide({"item": {"unitPrice": "20", "qty": 2}}, explain=explain)
+        assert decided.fired == ("R01", "R02", "R03")
+        assert decided.reasons == ("big", "many")
