@@ -231,7 +231,9 @@ class CodeGen:
         if self.explain:
             self.emit(2, "a0 = A")
         self.emit(2, f"A = A if A >= {st.level} else {st.level}")
-        self.emit(2, f"reasons.append({self.const(st.reason)})")
+        reason = self.const(st.reason)
+        self.emit(2, f"if {reason} not in reasons:  # a reason two rules give is listed once")
+        self.emit(3, f"reasons.append({reason})")
         if st.role:
             self.emit(2, f"RB = RB or {self.const(st.role)}")
         if self.explain:

@@ -161,7 +161,8 @@ def note(changes: Changes, name: str, old: Any, new: Any) -> None:
 
 def raise_action(state: State, level: int, reason: str, role: str) -> None:
     state.action = max(state.action, level)
-    state.reasons.append(reason)
+    if reason not in state.reasons:  # a reason two rules give is listed once
+        state.reasons.append(reason)
     if role and not state.review_by:
         state.review_by = role
 

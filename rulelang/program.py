@@ -325,8 +325,7 @@ class CompiledPolicy:
             self.policy.source_hash,
             ACTIONS[action],
             outputs,
-            # a reason given by two rules is listed once, in first-given order
-            tuple(reasons) if len(reasons) < 2 else tuple(dict.fromkeys(reasons)),
+            tuple(reasons),
             review_by,
             tuple(fired),
             tuple(trace) if trace else (),
