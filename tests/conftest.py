@@ -90,6 +90,22 @@ def run_cli(
     return run_python("-m", "rulelang", *args, cwd=cwd, input=input, timeout=timeout)
 
 
+# The decision record's keys, in the documented order (docs/reference.md).
+RECORD_KEYS = (
+    "id",
+    "policy",
+    "version",
+    "policy_hash",
+    "action",
+    "outputs",
+    "reasons",
+    "review_by",
+    "fired",
+    "trace",
+    "models",
+    "error",
+)
+
 # A small policy head most tests build on: one facts block of every field kind.
 HEAD = """\
 policy p

@@ -22,6 +22,7 @@ import pytest
 from conftest import (
     GOLDEN,
     HEAD,
+    RECORD_KEYS,
     RETAIL,
     Recorder,
     assert_golden,
@@ -33,6 +34,7 @@ from conftest import (
 
 import rulelang
 from rulelang.cli import main
+from rulelang.decision import DecisionRecord
 from rulelang.review.testing import run_tests
 
 HOSTILE = ("__import__('os')", '"); import os #', "'''; exit(1) #", "' + str(facts) + '")
@@ -724,21 +726,6 @@ def test_decide_many_decides_each_row_as_decide_does() -> None:
 
 # ---- the decision record ------------------------------------------------------------------
 
-RECORD_KEYS = [
-    "id",
-    "policy",
-    "version",
-    "policy_hash",
-    "action",
-    "outputs",
-    "reasons",
-    "review_by",
-    "fired",
-    "trace",
-    "models",
-    "error",
-]
-
 
 def normalised(decision: rulelang.Decision) -> str:
     """The record as JSON, with the fields that differ run to run made fixed."""
@@ -791,7 +778,7 @@ def test_bad_facts_record_matches_its_golden_file(retail: rulelang.CompiledPolic
 
 def test_the_record_has_the_documented_shape(retail: rulelang.CompiledPolicy) -> None:
     record = json.loads(retail.decide(vic(), explain=True).to_json())
-    assert list(record) == RECORD_KEYS
+    assert tuple(record) == RECORD_KEYS
     assert (record["policy"], record["version"]) == ("retail_pricing", "2026.11.1")
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", record["policy_hash"])
     assert record["action"] in ("allow", "review", "block")
@@ -840,3 +827,9 @@ def test_generated_source_matches_its_golden_file() -> None:
     text = RETAIL.read_text(encoding="utf-8")
     policy = rulelang.open_source(text, "policy.rule", allow_unbound=True)
     assert_golden(GOLDEN / "generated" / "retail.py.txt", policy.source)
+
+
+def test_the_declared_record_type_has_the_documented_keys() -> None:
+    """``DecisionRecord`` (what the store, explain and diff read) is the record decide writes."""
+    assert tuple(DecisionRecord.__annotations__) == RECORD_KEYS
+    assert DecisionRecord.__required_keys__ == frozenset(RECORD_KEYS)
